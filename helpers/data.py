@@ -1,0 +1,361 @@
+"""Recordings: their tidy format, a validating loader, and a surrogate generator.
+
+The format is one row per neuron, stimulus and trial::
+
+    neuron, stimulus, condition, trial, spike_count, window
+
+``condition`` is ``novel`` or ``familiar``, ``spike_count`` a non-negative integer and ``window``
+the length (s) of the response window the spikes were counted in. Real recordings of ITC neurons
+would be written this way; no public set of them exists, so the book runs on *surrogate*
+recordings from :func:`simulate_recordings`, whose ground truth is known.
+
+The surrogate population
+------------------------
+Each neuron ``i`` has a sigmoid transfer function (``helpers.transfer``) with parameters spread
+around the published medians. For stimulus ``s`` it receives
+
+    h_is = xi_is + sum_j W_ij r_js,
+
+a stimulus-specific feed-forward input ``xi_is ~ N(0, 1)`` and input from a pre-synaptic
+population whose rates ``r_js = phi_pre(zeta_js)`` are those of the same stimulus. The weights
+``W`` start at zero and are learned: the familiar stimuli are shown ``n_repetitions`` times in
+random order and every presentation changes the weights by a separable rule,
+
+    dW_ij = c f(r_i) g(r_j),
+
+with the neuron's *current* rate ``r_i``: the responses drift during learning and stimuli
+interfere through shared synapses, so familiar responses are not a formula applied to novel
+ones. ``c`` is set so that, after all repetitions, a stimulus's own input change is about
+``A f(r)`` in units of the input SD. All responses (novel and familiar) are recorded after
+learning; for novel stimuli the learned weights add a small random input, which the ground truth
+accounts for (see :func:`simulate_recordings`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import _validate
+from .rng import RandomLike, as_generator
+from .rules import RuleParams, balanced_q_g, gaussian_average, post_factor, pre_factor
+from .transfer import PUBLISHED_MEDIANS, TransferParams, phi
+
+COLUMNS = ("neuron", "stimulus", "condition", "trial", "spike_count", "window")
+CONDITIONS = ("novel", "familiar")
+
+#: Ranges of the 14 transfer-function fits shipped with Pereira & Brunel (2018).
+PUBLISHED_RANGES = {"r_max": (30.2, 200.0), "beta": (0.56, 1.14), "h0": (1.23, 5.0)}
+
+
+class RecordingsError(ValueError):
+    """A recordings table that does not follow the format."""
+
+
+def _shown(value) -> str:
+    """A cell's value as a reader would write it (``-2``, not ``np.int64(-2)``)."""
+    return repr(value.item() if isinstance(value, np.generic) else value)
+
+
+def _refuse_first(bad: np.ndarray, table: pd.DataFrame, column: str, requirement: str) -> None:
+    """Raise for the first row flagged in ``bad``, naming the column, the row and its value."""
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise RecordingsError(f"column '{column}' must {requirement}; row {row} has {_shown(table[column].iloc[row])}")
+
+
+# --- the format ------------------------------------------------------------------------------
+
+
+def validate_recordings(table: pd.DataFrame, min_stimuli: int = 20) -> pd.DataFrame:
+    """Check a recordings table and return it with canonical dtypes.
+
+    Raises :class:`RecordingsError` naming the column, and the first offending row (0-based,
+    counting data rows), for: a missing column, a missing value, a condition other than
+    ``novel``/``familiar``, a negative or non-integer ``spike_count``, a ``window`` that is not a
+    positive number, a repeated (neuron, stimulus, condition, trial), or a neuron with fewer than
+    ``min_stimuli`` novel stimuli.
+    """
+    _validate.integer_at_least("min_stimuli", min_stimuli, 3)
+    if not isinstance(table, pd.DataFrame):
+        raise RecordingsError(f"recordings must be a pandas DataFrame, got {type(table).__name__}")
+    missing = [c for c in COLUMNS if c not in table.columns]
+    if missing:
+        raise RecordingsError(f"missing column(s) {missing}; the format needs {list(COLUMNS)}")
+    table = table.loc[:, list(COLUMNS)].reset_index(drop=True)
+    if len(table) == 0:
+        raise RecordingsError("recordings table has no rows")
+    for column in COLUMNS:
+        empty = table[column].isna().to_numpy()
+        if empty.any():
+            row = int(np.flatnonzero(empty)[0])
+            raise RecordingsError(f"column '{column}' has a missing value in row {row}")
+
+    condition = table["condition"].astype(str).str.strip().str.lower()
+    _refuse_first(~condition.isin(CONDITIONS).to_numpy(), table, "condition", f"be one of {list(CONDITIONS)}")
+    counts = pd.to_numeric(table["spike_count"], errors="coerce").to_numpy(dtype=float)
+    bad = ~np.isfinite(counts) | (counts < 0) | (counts != np.round(counts))
+    _refuse_first(bad, table, "spike_count", "hold non-negative integers")
+    window = pd.to_numeric(table["window"], errors="coerce").to_numpy(dtype=float)
+    _refuse_first(~np.isfinite(window) | (window <= 0), table, "window", "be a positive number of seconds")
+    trial = pd.to_numeric(table["trial"], errors="coerce").to_numpy(dtype=float)
+    _refuse_first(~np.isfinite(trial) | (trial != np.round(trial)), table, "trial", "hold integers")
+
+    clean = pd.DataFrame(
+        {
+            "neuron": table["neuron"].astype(str),
+            "stimulus": table["stimulus"].astype(str),
+            "condition": pd.Categorical(condition, categories=CONDITIONS),
+            "trial": trial.astype(np.int64),
+            "spike_count": counts.astype(np.int64),
+            "window": window,
+        }
+    )
+    duplicated = clean.duplicated(subset=["neuron", "stimulus", "condition", "trial"]).to_numpy()
+    if duplicated.any():
+        row = int(np.flatnonzero(duplicated)[0])
+        raise RecordingsError(f"row {row} repeats (neuron, stimulus, condition, trial) of an earlier row")
+
+    novel = clean[clean["condition"] == "novel"]
+    per_neuron = novel.groupby("neuron")["stimulus"].nunique().reindex(clean["neuron"].unique(), fill_value=0)
+    too_few = per_neuron[per_neuron < min_stimuli]
+    if len(too_few):
+        name, n = too_few.index[0], int(too_few.iloc[0])
+        raise RecordingsError(
+            f"neuron {name!r} has {n} novel stimuli; fitting a transfer function needs at least "
+            f"min_stimuli={min_stimuli} ({len(too_few)} neuron(s) fall short)"
+        )
+    return clean
+
+
+def write_recordings(table: pd.DataFrame, path) -> Path:
+    """Write a recordings table as CSV (the format above)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    table.loc[:, list(COLUMNS)].to_csv(path, index=False)
+    return path
+
+
+def load_recordings(path, min_stimuli: int = 20) -> pd.DataFrame:
+    """Read a recordings CSV and validate it (see :func:`validate_recordings`).
+
+    Errors name the file; a row ``k`` in a message is line ``k + 2`` of the file.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise RecordingsError(f"recordings file not found: {path.name}")
+    try:
+        table = pd.read_csv(path)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
+        raise RecordingsError(f"{path.name}: not a readable CSV table ({error})") from None
+    try:
+        return validate_recordings(table, min_stimuli=min_stimuli)
+    except RecordingsError as error:
+        raise RecordingsError(f"{path.name}: {error}") from None
+
+
+def stimulus_totals(table: pd.DataFrame) -> pd.DataFrame:
+    """Spike counts summed over trials, one row per neuron, condition and stimulus.
+
+    Columns: ``neuron, condition, stimulus, spike_count, exposure`` (seconds: trials x window),
+    ``n_trials`` and ``rate`` (Hz). The summed count is all a Poisson neuron's trials tell about
+    its rate for that stimulus.
+    """
+    grouped = table.groupby(["neuron", "condition", "stimulus"], observed=True, sort=True)
+    totals = grouped.agg(
+        spike_count=("spike_count", "sum"), exposure=("window", "sum"), n_trials=("trial", "size")
+    ).reset_index()
+    totals["rate"] = totals["spike_count"] / totals["exposure"]
+    return totals
+
+
+# --- the surrogate population ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PopulationSpread:
+    """How transfer-function parameters vary across surrogate neurons.
+
+    ``r_max`` and ``beta`` are log-normal and ``h0`` normal around the published medians, each
+    clipped to the range of the published fits (:data:`PUBLISHED_RANGES`).
+    """
+
+    r_max_log_sd: float = 0.3
+    beta_log_sd: float = 0.15
+    h0_sd: float = 0.4
+
+    def __post_init__(self):
+        for name in ("r_max_log_sd", "beta_log_sd", "h0_sd"):
+            _validate.in_range(name, getattr(self, name), 0.0, 2.0)
+
+
+def draw_population(n_neurons: int, rng: RandomLike = None, spread: PopulationSpread = PopulationSpread()):
+    """Transfer-function parameters of ``n_neurons`` surrogate neurons (a DataFrame)."""
+    _validate.integer_at_least("n_neurons", n_neurons, 1)
+    rng = as_generator(rng)
+    median = PUBLISHED_MEDIANS
+    draws = rng.standard_normal((3, n_neurons))
+    population = pd.DataFrame(
+        {
+            "neuron": [f"n{i:04d}" for i in range(n_neurons)],
+            "r_max": median.r_max * np.exp(spread.r_max_log_sd * draws[0]),
+            "beta": median.beta * np.exp(spread.beta_log_sd * draws[1]),
+            "h0": median.h0 + spread.h0_sd * draws[2],
+        }
+    )
+    for name, (low, high) in PUBLISHED_RANGES.items():
+        population[name] = population[name].clip(low, high)
+    return population
+
+
+@dataclass(frozen=True)
+class Familiarisation:
+    """How the surrogate's familiar stimuli are learned.
+
+    Attributes
+    ----------
+    rule : RuleParams
+        The rule's shape (``q_f, beta_f, x_f``; ``g`` as ``f``) and amplitude ``A``, here the input
+        change (in input SDs) that a stimulus would cause on itself where ``f = 1``. The default
+        shape is the published median; ``A = 1`` keeps familiar rates within the sigmoid.
+    n_presynaptic : int
+        Size of the pre-synaptic population whose synapses learn.
+    n_repetitions : int
+        Presentations of each familiar stimulus.
+    presynaptic : TransferParams
+        Transfer function of the pre-synaptic neurons.
+    """
+
+    rule: RuleParams = field(default_factory=lambda: RuleParams(A=1.0))
+    n_presynaptic: int = 1000
+    n_repetitions: int = 5
+    presynaptic: TransferParams = PUBLISHED_MEDIANS
+
+    def __post_init__(self):
+        _validate.integer_at_least("n_presynaptic", self.n_presynaptic, 10)
+        _validate.integer_at_least("n_repetitions", self.n_repetitions, 1)
+
+
+@dataclass(frozen=True)
+class SurrogateRecordings:
+    """Surrogate recordings and the ground truth behind them.
+
+    Attributes
+    ----------
+    table : DataFrame
+        Spike counts in the recordings format.
+    truth : DataFrame
+        Per neuron: the cell's own ``r_max, beta, h0``; the mean ``input_mean`` and SD
+        ``input_sd`` of its input over novel stimuli after learning; and ``beta_eff, h0_eff``,
+        the parameters in units of that input, which is what the Gaussian-input method measures
+        (``beta_eff = beta input_sd``, ``h0_eff = (h0 - input_mean) / input_sd``).
+    familiarisation : Familiarisation
+    q_g : float
+        Offset of ``g`` that balances it over pre-synaptic rates.
+    """
+
+    table: pd.DataFrame
+    truth: pd.DataFrame
+    familiarisation: Familiarisation
+    q_g: float
+
+
+def _spike_counts(rates, n_trials, window, rng):
+    return rng.poisson(rates[..., None] * window, size=rates.shape + (n_trials,))
+
+
+def _tidy(counts, neurons, stimuli, condition, window):
+    n_neurons, n_stimuli, n_trials = counts.shape
+    return pd.DataFrame(
+        {
+            "neuron": np.repeat(neurons, n_stimuli * n_trials),
+            "stimulus": np.tile(np.repeat(stimuli, n_trials), n_neurons),
+            "condition": condition,
+            "trial": np.tile(np.arange(n_trials), n_neurons * n_stimuli),
+            "spike_count": counts.ravel(),
+            "window": window,
+        }
+    )
+
+
+def simulate_recordings(
+    population: pd.DataFrame,
+    n_novel: int = 200,
+    n_familiar: int = 200,
+    n_trials: int = 10,
+    window: float = 0.4,
+    familiarisation: Familiarisation = Familiarisation(),
+    rng: RandomLike = None,
+) -> SurrogateRecordings:
+    """Surrogate recordings of ``population`` to novel and familiar stimuli.
+
+    See the module docstring for the model. Spike counts are Poisson with mean ``rate x window``,
+    independent across trials.
+    """
+    n_novel = _validate.integer_at_least("n_novel", n_novel, 3)
+    n_familiar = _validate.integer_at_least("n_familiar", n_familiar, 0)
+    n_trials = _validate.integer_at_least("n_trials", n_trials, 1)
+    window = _validate.positive("window", window)
+    rng = as_generator(rng)
+    missing = [c for c in ("neuron", "r_max", "beta", "h0") if c not in population.columns]
+    if missing:
+        raise ValueError(f"population needs columns neuron, r_max, beta, h0; missing {missing}")
+    r_max = population["r_max"].to_numpy()[:, None]
+    beta = population["beta"].to_numpy()[:, None]
+    h0 = population["h0"].to_numpy()[:, None]
+
+    def rates_of(h):
+        return r_max / (1.0 + np.exp(-beta * (h - h0)))
+
+    n_neurons = len(population)
+    fam = familiarisation
+    pre = fam.presynaptic
+    n_pre = fam.n_presynaptic
+    rule = fam.rule
+    q_g = balanced_q_g(rule, pre)
+    # input change of a stimulus on itself per unit of f: c * n_pre * E[g(r) r] * n_repetitions
+    g_times_rate = gaussian_average(lambda r: pre_factor(r, rule, q_g) * r, pre)
+    step = rule.A / (n_pre * g_times_rate * fam.n_repetitions)
+
+    feedforward_familiar = rng.standard_normal((n_neurons, n_familiar))
+    feedforward_novel = rng.standard_normal((n_neurons, n_novel))
+    pre_rates_familiar = phi(rng.standard_normal((n_pre, n_familiar)), pre)
+    pre_rates_novel = phi(rng.standard_normal((n_pre, n_novel)), pre)
+    pre_factors = pre_factor(pre_rates_familiar, rule, q_g)
+
+    weights = np.zeros((n_neurons, n_pre))
+    for _ in range(fam.n_repetitions):
+        for s in rng.permutation(n_familiar):
+            h = feedforward_familiar[:, s] + weights @ pre_rates_familiar[:, s]
+            r_post = rates_of(h[:, None])[:, 0]
+            weights += step * np.outer(post_factor(r_post, rule), pre_factors[:, s])
+
+    rates_familiar = rates_of(feedforward_familiar + weights @ pre_rates_familiar)
+    rates_novel = rates_of(feedforward_novel + weights @ pre_rates_novel)
+
+    # Over novel stimuli the learned input sum_j W_ij r_j has mean E[r] sum_j W_ij and variance
+    # Var[r] sum_j W_ij^2 (pre-synaptic rates independent across neurons and stimuli).
+    mean_rate = gaussian_average(lambda r: r, pre)
+    var_rate = gaussian_average(lambda r: r**2, pre) - mean_rate**2
+    input_mean = mean_rate * weights.sum(axis=1)
+    input_sd = np.sqrt(1.0 + var_rate * (weights**2).sum(axis=1))
+
+    neurons = population["neuron"].to_numpy()
+    novel_ids = np.array([f"s{k:05d}" for k in range(n_novel)])
+    familiar_ids = np.array([f"s{k:05d}" for k in range(n_novel, n_novel + n_familiar)])
+    table = pd.concat(
+        [
+            _tidy(_spike_counts(rates_novel, n_trials, window, rng), neurons, novel_ids, "novel", window),
+            _tidy(_spike_counts(rates_familiar, n_trials, window, rng), neurons, familiar_ids, "familiar", window),
+        ],
+        ignore_index=True,
+    )
+    truth = population.copy()
+    truth["input_mean"] = input_mean
+    truth["input_sd"] = input_sd
+    truth["beta_eff"] = truth["beta"] * input_sd
+    truth["h0_eff"] = (truth["h0"] - input_mean) / input_sd
+    return SurrogateRecordings(table=table, truth=truth, familiarisation=fam, q_g=q_g)

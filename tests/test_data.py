@@ -1,0 +1,152 @@
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from helpers import data, rules, transfer
+from helpers.rules import RuleParams
+
+
+@pytest.fixture(scope="module")
+def surrogate():
+    population = data.draw_population(12, rng=1)
+    return data.simulate_recordings(population, n_novel=60, n_familiar=60, n_trials=4, window=0.5, rng=2)
+
+
+def small_table():
+    rows = [
+        {"neuron": "a", "stimulus": f"s{s}", "condition": "novel", "trial": t, "spike_count": s + t, "window": 0.5}
+        for s in range(5)
+        for t in range(2)
+    ]
+    return pd.DataFrame(rows)
+
+
+# --- the format ------------------------------------------------------------------------------
+
+
+def test_valid_table_passes_with_canonical_types():
+    clean = data.validate_recordings(small_table(), min_stimuli=5)
+    assert list(clean.columns) == list(data.COLUMNS)
+    assert clean["spike_count"].dtype == np.int64 and clean["neuron"].iloc[0] == "a"
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda t: t.drop(columns="window"), r"missing column\(s\) \['window'\]"),
+        (lambda t: t.assign(spike_count=t["spike_count"].where(t.index != 3, -2)), "'spike_count'.*row 3 has -2"),
+        (lambda t: t.assign(spike_count=t["spike_count"].astype(float).where(t.index != 4, 1.5)), "row 4 has 1.5"),
+        (lambda t: t.assign(condition=t["condition"].where(t.index != 2, "boring")), "'condition'.*row 2 has 'boring'"),
+        (lambda t: t.assign(window=t["window"].where(t.index != 1, 0.0)), "'window'.*row 1"),
+        (lambda t: t.assign(trial=t["trial"].astype(object).where(t.index != 0, "x")), "'trial'.*row 0"),
+        (lambda t: t.assign(neuron=t["neuron"].where(t.index != 5, None)), "'neuron' has a missing value in row 5"),
+        (lambda t: pd.concat([t, t.iloc[[6]]], ignore_index=True), "row 10 repeats"),
+        (lambda t: t[t["stimulus"] != "s4"], r"neuron 'a' has 4 novel stimuli.*min_stimuli=5"),
+    ],
+)
+def test_malformed_tables_are_refused_naming_the_field(change, message):
+    with pytest.raises(data.RecordingsError, match=message):
+        data.validate_recordings(change(small_table()), min_stimuli=5)
+
+
+def test_loader_round_trip_and_file_errors(tmp_path, surrogate):
+    path = data.write_recordings(surrogate.table, tmp_path / "rec.csv")
+    loaded = data.load_recordings(path)
+    assert len(loaded) == len(surrogate.table)
+    np.testing.assert_array_equal(loaded["spike_count"], surrogate.table["spike_count"])
+
+    with pytest.raises(data.RecordingsError, match="not found: missing.csv"):
+        data.load_recordings(tmp_path / "missing.csv")
+    bad = tmp_path / "bad.csv"
+    small_table().drop(columns="condition").to_csv(bad, index=False)
+    with pytest.raises(data.RecordingsError, match=r"bad.csv: missing column\(s\) \['condition'\]"):
+        data.load_recordings(bad)
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+    with pytest.raises(data.RecordingsError, match="empty.csv: not a readable CSV"):
+        data.load_recordings(empty)
+
+
+def test_stimulus_totals_sum_trials():
+    totals = data.stimulus_totals(data.validate_recordings(small_table(), min_stimuli=5))
+    assert len(totals) == 5
+    first = totals.iloc[0]
+    assert first["spike_count"] == 0 + 1 and first["exposure"] == 1.0 and first["rate"] == 1.0
+
+
+# --- the surrogate ---------------------------------------------------------------------------
+
+
+def test_population_is_reproducible_and_within_published_ranges():
+    a, b = data.draw_population(200, rng=3), data.draw_population(200, rng=3)
+    pd.testing.assert_frame_equal(a, b)
+    for name, (low, high) in data.PUBLISHED_RANGES.items():
+        assert a[name].between(low, high).all()
+    assert np.median(a["beta"]) == pytest.approx(transfer.PUBLISHED_MEDIANS.beta, rel=0.1)
+
+
+def test_surrogate_shape_and_reproducibility(surrogate):
+    table = surrogate.table
+    assert len(table) == 12 * (60 + 60) * 4
+    data.validate_recordings(table)  # follows its own format
+    again = data.simulate_recordings(
+        data.draw_population(12, rng=1), n_novel=60, n_familiar=60, n_trials=4, window=0.5, rng=2
+    )
+    pd.testing.assert_frame_equal(table, again.table)
+
+
+def test_novel_rates_follow_the_effective_transfer_function():
+    # noise-free check of the ground truth: with very long windows, measured rates are the rates
+    population = data.draw_population(3, rng=4)
+    surrogate = data.simulate_recordings(population, n_novel=3000, n_familiar=100, n_trials=1, window=200.0, rng=5)
+    totals = data.stimulus_totals(surrogate.table)
+    for neuron, cell in surrogate.truth.set_index("neuron").iterrows():
+        rates = totals[(totals["neuron"] == neuron) & (totals["condition"] == "novel")]["rate"]
+        effective = transfer.TransferParams(cell["r_max"], cell["beta_eff"], cell["h0_eff"])
+        cdf = lambda r, p=effective: stats.norm.cdf(transfer.phi_inverse(np.clip(r, 1e-9, p.r_max - 1e-9), p))  # noqa: E731
+        assert stats.kstest(rates, cdf).pvalue > 0.001
+        assert cell["input_sd"] > 1.0  # learned synapses add input variance
+
+
+def test_familiarisation_potentiates_strong_and_depresses_weak_responses():
+    # The default rule depresses below ~24 Hz and potentiates above. A neuron's strongest
+    # responses grow with familiarity if they lie above that threshold and shrink if below;
+    # its median response, below threshold for most neurons, shrinks.
+    population = data.draw_population(60, rng=6)
+    surrogate = data.simulate_recordings(population, n_novel=400, n_familiar=400, n_trials=1, window=100.0, rng=7)
+    threshold = rules.depression_potentiation_threshold(surrogate.familiarisation.rule)
+    totals = data.stimulus_totals(surrogate.table)
+    rates = totals.groupby(["neuron", "condition"], observed=True)["rate"]
+    q90, q50 = rates.quantile(0.9).unstack(), rates.quantile(0.5).unstack()
+    strong, weak = q90["novel"] > threshold + 10, q90["novel"] < threshold - 5
+    assert strong.sum() >= 5 and weak.sum() >= 5
+    assert (q90["familiar"] > q90["novel"])[strong].mean() > 0.8
+    assert (q90["familiar"] < q90["novel"])[weak].mean() > 0.8
+    assert (q50["familiar"] < q50["novel"]).mean() > 0.8
+
+
+def test_weak_rule_leaves_familiar_responses_like_novel_ones():
+    population = data.draw_population(20, rng=8)
+    weak = data.Familiarisation(rule=RuleParams(A=1e-6))
+    surrogate = data.simulate_recordings(
+        population, n_novel=300, n_familiar=300, n_trials=1, window=50.0, familiarisation=weak, rng=9
+    )
+    totals = data.stimulus_totals(surrogate.table)
+    for _, group in totals.groupby("neuron"):
+        novel = group[group["condition"] == "novel"]["rate"]
+        familiar = group[group["condition"] == "familiar"]["rate"]
+        assert stats.ks_2samp(novel, familiar).pvalue > 1e-3
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"n_novel": 2}, "n_novel must be an integer >= 3"),
+        ({"n_trials": 0}, "n_trials must be an integer >= 1"),
+        ({"window": -0.1}, "window must be a finite number > 0"),
+    ],
+)
+def test_bad_design_is_refused(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        data.simulate_recordings(data.draw_population(2, rng=0), rng=0, **kwargs)

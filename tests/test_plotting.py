@@ -1,0 +1,25 @@
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from helpers import plotting  # noqa: E402
+from helpers.transfer import PUBLISHED_MEDIANS, phi  # noqa: E402
+
+
+def test_functions_draw_on_the_given_axes_and_return_them():
+    plotting.use_book_style()
+    rates = phi(np.random.default_rng(0).standard_normal(300), PUBLISHED_MEDIANS)
+    fig, ax = plt.subplots()
+    assert plotting.rate_histogram(rates, ax=ax) is ax
+    assert plotting.rate_density_curve(PUBLISHED_MEDIANS, r_top=60, ax=ax) is ax
+    assert plotting.predicted_rate_histogram(PUBLISHED_MEDIANS, 4.0, r_top=60, ax=ax) is ax
+    assert len(ax.patches) > 0 and len(ax.lines) == 2
+    fig2, ax2 = plt.subplots()
+    assert plotting.quantile_map_points(rates, ax=ax2) is ax2
+    assert plotting.transfer_curve(PUBLISHED_MEDIANS, ax=ax2) is ax2
+    truth = np.linspace(1, 2, 5)
+    intervals = np.stack([truth - 0.1, truth + 0.1], axis=1)
+    assert plotting.parameter_recovery(truth, truth, intervals=intervals, covered=np.ones(5, bool), ax=ax2) is ax2
+    plt.close("all")

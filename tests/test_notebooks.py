@@ -1,0 +1,113 @@
+"""The chapters: jupytext pairs in sync, stored outputs clean, reruns through papermill.
+
+Fresh execution of the committed notebooks against their stored outputs is nbval's job
+(``pytest --nbval-lax notebooks``, part of ``make test``).
+"""
+
+import json
+import re
+
+import jupytext
+import papermill
+import pytest
+from conftest import ROOT
+
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.md"))
+STEMS = [path.stem for path in NOTEBOOKS]
+
+#: Small parameters for a quick papermill rerun of each chapter, and a bad value that must stop it.
+SMALL = {
+    "01_transfer_function": {
+        "n_neurons": 20,
+        "n_stimuli": 200,
+        "n_familiar": 20,
+        "n_trials": 10,
+        "n_boot": 5,
+        "recovery_stimuli": [100],
+        "recovery_trials": [2],
+        "recovery_neurons": 15,
+        "seed": 7,
+    },
+}
+BAD = {
+    "01_transfer_function": [
+        ("n_trials", 0, "n_trials must be an integer >= 1, got 0"),
+        ("level", 1.5, r"level must be in \[0.5, 1\), got 1.5"),
+        ("recovery_stimuli", [10], "recovery_stimuli must be a non-empty list of integers >= 20"),
+    ],
+}
+MACHINE_PATHS = re.compile(r"(/work/|/tmp/|/root/|/home/\w+|site-packages)")
+
+
+def test_every_chapter_has_small_and_bad_parameters():
+    assert STEMS, "no notebooks found"
+    assert set(STEMS) == set(SMALL) == set(BAD)
+
+
+def sources(notebook):
+    return [(cell.cell_type, cell.source.strip()) for cell in notebook.cells]
+
+
+@pytest.mark.parametrize("stem", STEMS)
+def test_pair_in_sync(stem):
+    text = jupytext.read(ROOT / "notebooks" / f"{stem}.md")
+    executed = jupytext.read(ROOT / "notebooks" / f"{stem}.ipynb")
+    assert sources(text) == sources(executed), f"{stem}: run 'make sync' and re-execute the notebook"
+
+
+@pytest.mark.parametrize("stem", STEMS)
+def test_conventions(stem):
+    notebook = jupytext.read(ROOT / "notebooks" / f"{stem}.md")
+    first = notebook.cells[0]
+    assert first.cell_type == "markdown" and first.source.startswith(f"({stem})=\n# "), (
+        "label equal to the stem, then title"
+    )
+    code = [cell for cell in notebook.cells if cell.cell_type == "code"]
+    assert "parameters" in code[0].metadata.get("tags", []), "first code cell is tagged parameters"
+    assert "raise ValueError" in code[1].source or "_require" in code[1].source, "validation right after parameters"
+    assert any(cell.cell_type == "markdown" and re.search(r"^## Checks$", cell.source, re.M) for cell in notebook.cells)
+    assert any("nbval-check-output" in cell.metadata.get("tags", []) for cell in code)
+    assert notebook.metadata["kernelspec"]["name"] == "python3"
+
+
+@pytest.mark.parametrize("stem", STEMS)
+def test_stored_outputs_are_complete_and_clean(stem):
+    notebook = json.loads((ROOT / "notebooks" / f"{stem}.ipynb").read_text())
+    code = [cell for cell in notebook["cells"] if cell["cell_type"] == "code"]
+    assert all(cell.get("execution_count") for cell in code), "every code cell executed"
+    outputs = [output for cell in code for output in cell.get("outputs", [])]
+    assert not [o for o in outputs if o["output_type"] == "error"]
+    assert sum("image/png" in o.get("data", {}) for o in outputs) >= 1, "figures stored"
+    assert not MACHINE_PATHS.search(json.dumps(outputs)), "an output shows a path of this machine"
+
+
+@pytest.mark.notebooks
+@pytest.mark.parametrize("stem", STEMS)
+def test_papermill_rerun_with_small_parameters(stem, tmp_path):
+    output = tmp_path / f"{stem}.ipynb"
+    papermill.execute_notebook(
+        str(ROOT / "notebooks" / f"{stem}.ipynb"),
+        str(output),
+        parameters=SMALL[stem],
+        cwd=str(ROOT / "notebooks"),
+        progress_bar=False,
+        kernel_name="python3",
+    )
+    executed = json.loads(output.read_text())
+    assert executed["metadata"]["papermill"]["parameters"] == SMALL[stem]
+
+
+@pytest.mark.notebooks
+@pytest.mark.parametrize(("stem", "name", "value", "message"), [(s, *bad) for s in STEMS for bad in BAD[s]])
+def test_bad_parameter_stops_naming_it(stem, name, value, message, tmp_path):
+    with pytest.raises(papermill.PapermillExecutionError) as error:
+        papermill.execute_notebook(
+            str(ROOT / "notebooks" / f"{stem}.ipynb"),
+            str(tmp_path / "out.ipynb"),
+            parameters={name: value},
+            cwd=str(ROOT / "notebooks"),
+            progress_bar=False,
+            kernel_name="python3",
+        )
+    assert error.value.ename == "ValueError"
+    assert re.search(message, error.value.evalue), error.value.evalue

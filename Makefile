@@ -1,0 +1,44 @@
+# The verbs a reader types. `make book` and `make test` work on a fresh clone with only Python
+# 3.11, git and make installed: they create .venv from requirements.txt when it is missing.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: book test notebooks sync lint clean browser-deps
+
+book: $(STAMP)  ## execute every notebook afresh and build the HTML book into _build/html
+	$(BIN)/jupyter-book build . -W -n --keep-going
+	@echo "The book is in _build/html/index.html"
+
+test: $(STAMP) browser-deps  ## every test: units, notebooks (nbval, papermill), book build, browser
+	$(BIN)/pytest --nbval-lax tests notebooks
+
+notebooks: $(STAMP) sync  ## re-execute the committed .ipynb after editing a chapter's .md
+	cd notebooks && for nb in *.ipynb; do ../$(BIN)/jupyter execute --inplace --timeout=3600 "$$nb" || exit 1; done
+
+sync: $(STAMP)  ## bring each .ipynb's cells in line with its .md source (outputs kept)
+	$(BIN)/jupytext --sync notebooks/*.md
+
+lint: $(STAMP)
+	$(BIN)/ruff check helpers tests book/_ext
+
+$(STAMP): requirements.txt pyproject.toml
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $(STAMP)
+
+# Headless Chromium for the browser test, from Debian's packages (as root) when it is missing.
+browser-deps:
+	@if ! command -v chromium >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else \
+	    echo "The browser test needs Chromium: sudo apt-get install chromium"; exit 1; \
+	  fi; \
+	fi
+
+clean:
+	rm -rf _build .pytest_cache .hypothesis

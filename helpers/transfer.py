@@ -26,6 +26,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 from numba import njit
 from scipy import optimize, special, stats
 
@@ -131,9 +132,10 @@ _LOWER = np.array([np.log(R_MAX_BOUNDS[0]), np.log(BETA_BOUNDS[0]), H0_BOUNDS[0]
 _UPPER = np.array([np.log(R_MAX_BOUNDS[1]), np.log(BETA_BOUNDS[1]), H0_BOUNDS[1]])
 
 
-def _to_theta(params: TransferParams) -> np.ndarray:
+def _to_theta(params: TransferParams, clip: bool = True) -> np.ndarray:
+    """Optimiser coordinates; clipped into the search box unless ``clip`` is False."""
     theta = np.array([np.log(params.r_max), np.log(params.beta), params.h0])
-    return np.clip(theta, _LOWER, _UPPER)
+    return np.clip(theta, _LOWER, _UPPER) if clip else theta
 
 
 def _from_theta(theta) -> TransferParams:
@@ -260,7 +262,8 @@ def log_likelihood(params: TransferParams, counts, exposure, n_nodes: int = DEFA
     """
     counts, exposure = _check_counts(counts, exposure)
     z, log_w = _quadrature(n_nodes)
-    nll, _ = _negative_log_likelihood(_to_theta(params), counts, exposure, np.ones_like(counts), z, log_w)
+    theta = _to_theta(params, clip=False)
+    nll, _ = _negative_log_likelihood(theta, counts, exposure, np.ones_like(counts), z, log_w)
     return float(-nll - special.gammaln(counts + 1).sum())
 
 
@@ -497,8 +500,6 @@ def fit_population(novel_totals, n_boot: int = 200, level: float = 0.95, rng: Ra
         fit ``p_naive``, the profile interval ``p_lo, p_hi`` and the bootstrap interval
         ``p_boot_lo, p_boot_hi`` (NaN when ``n_boot = 0``).
     """
-    import pandas as pd
-
     missing = [c for c in ("neuron", "spike_count", "exposure") if c not in novel_totals.columns]
     if missing:
         raise ValueError(f"novel_totals needs columns neuron, spike_count, exposure; missing {missing}")

@@ -1,8 +1,13 @@
 """The HTML book: it builds with warnings as errors, and carries its chapters, figures and MathJax."""
 
 import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
+from conftest import ROOT
 
 pytestmark = pytest.mark.book
 
@@ -28,3 +33,39 @@ def test_pages_figures_and_offline_mathjax(built_book):
         assert (html / page).is_file(), page
     references = (html / "book" / "references.html").read_text()
     assert "Inferring learning rules from distributions of firing rates" in references
+
+
+BROKEN_CHAPTER = """---
+jupytext:
+  text_representation:
+    format_name: myst
+kernelspec:
+  display_name: Python 3
+  language: python
+  name: python3
+---
+
+# A chapter whose check fails
+
+```{code-cell} ipython3
+assert 1 + 1 == 3, "the science does not hold"
+```
+"""
+
+
+def test_failing_cell_fails_the_build(tmp_path):
+    # the real configuration, on a one-page book whose only cell fails
+    shutil.copy(ROOT / "_config.yml", tmp_path / "_config.yml")
+    shutil.copytree(ROOT / "book" / "_ext", tmp_path / "book" / "_ext")
+    shutil.copy(ROOT / "book" / "references.bib", tmp_path / "book" / "references.bib")
+    (tmp_path / "_toc.yml").write_text("format: jb-book\nroot: broken\n")
+    (tmp_path / "broken.md").write_text(BROKEN_CHAPTER)
+    jupyter_book = Path(sys.executable).with_name("jupyter-book")
+    result = subprocess.run(
+        [str(jupyter_book), "build", str(tmp_path), "-W", "-n", "--keep-going"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode != 0
+    assert "the science does not hold" in result.stdout + result.stderr

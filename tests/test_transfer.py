@@ -93,6 +93,13 @@ def test_quadrature_has_converged_even_for_large_counts():
     assert default == pytest.approx(fine, abs=1e-4)
 
 
+def test_likelihood_is_not_clipped_to_the_search_box():
+    outside = tr.TransferParams(3 * tr.R_MAX_BOUNDS[1], 1.0, 10.0)
+    edge = tr.TransferParams(tr.R_MAX_BOUNDS[1], 1.0, 10.0)
+    counts = [0, 1, 2]
+    assert tr.log_likelihood(outside, counts, 1.0) != pytest.approx(tr.log_likelihood(edge, counts, 1.0))
+
+
 def test_likelihood_matches_count_distribution():
     counts = np.array([0, 3, 10, 25, 60])
     probability = tr.count_distribution(MEDIANS, 2.0, max_count=100)

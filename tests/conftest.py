@@ -9,6 +9,17 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def build_book(site: Path) -> subprocess.CompletedProcess:
+    """``jupyter-book build`` of ``site`` as ``make book`` runs it: warnings are errors."""
+    jupyter_book = Path(sys.executable).with_name("jupyter-book")
+    return subprocess.run(
+        [str(jupyter_book), "build", str(site), "-W", "-n", "--keep-going"],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+
+
 @pytest.fixture(scope="session")
 def built_book(tmp_path_factory):
     """The HTML book, built from the committed, executed notebooks.
@@ -30,13 +41,7 @@ def built_book(tmp_path_factory):
     config["exclude_patterns"] = [p for p in config["exclude_patterns"] if p != "notebooks/*.ipynb"]
     config["execute"]["exclude_patterns"] = ["notebooks/*"]
     (site / "_config.yml").write_text(yaml.safe_dump(config, sort_keys=False))
-    jupyter_book = Path(sys.executable).with_name("jupyter-book")
-    result = subprocess.run(
-        [str(jupyter_book), "build", str(site), "-W", "-n", "--keep-going"],
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
+    result = build_book(site)
     html = site / "_build" / "html"
     if result.returncode != 0:
         pytest.fail(f"book build failed (exit {result.returncode}):\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}")

@@ -2,12 +2,9 @@
 
 import re
 import shutil
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
-from conftest import ROOT
+from conftest import ROOT, build_book
 
 pytestmark = pytest.mark.book
 
@@ -60,12 +57,6 @@ def test_failing_cell_fails_the_build(tmp_path):
     shutil.copy(ROOT / "book" / "references.bib", tmp_path / "book" / "references.bib")
     (tmp_path / "_toc.yml").write_text("format: jb-book\nroot: broken\n")
     (tmp_path / "broken.md").write_text(BROKEN_CHAPTER)
-    jupyter_book = Path(sys.executable).with_name("jupyter-book")
-    result = subprocess.run(
-        [str(jupyter_book), "build", str(tmp_path), "-W", "-n", "--keep-going"],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    result = build_book(tmp_path)
     assert result.returncode != 0
     assert "the science does not hold" in result.stdout + result.stderr

@@ -33,6 +33,8 @@ accounts for (see :func:`simulate_recordings`).
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -41,7 +43,14 @@ import pandas as pd
 
 from . import _validate
 from .rng import RandomLike, as_generator
-from .rules import RuleParams, balanced_q_g, gaussian_average, post_factor, pre_factor
+from .rules import (
+    RuleParams,
+    balanced_q_g,
+    depression_potentiation_threshold,
+    gaussian_average,
+    post_factor,
+    pre_factor,
+)
 from .transfer import PUBLISHED_MEDIANS, TransferParams, phi
 
 COLUMNS = ("neuron", "stimulus", "condition", "trial", "spike_count", "window")
@@ -70,16 +79,21 @@ def _refuse_first(bad: np.ndarray, table: pd.DataFrame, column: str, requirement
 # --- the format ------------------------------------------------------------------------------
 
 
-def validate_recordings(table: pd.DataFrame, min_stimuli: int = 20) -> pd.DataFrame:
+def validate_recordings(
+    table: pd.DataFrame, min_stimuli: int = 20, conditions: tuple[str, ...] = ("novel",)
+) -> pd.DataFrame:
     """Check a recordings table and return it with canonical dtypes.
 
     Raises :class:`RecordingsError` naming the column, and the first offending row (0-based,
     counting data rows), for: a missing column, a missing value, a condition other than
     ``novel``/``familiar``, a negative or non-integer ``spike_count``, a ``window`` that is not a
     positive number, a repeated (neuron, stimulus, condition, trial), or a neuron with fewer than
-    ``min_stimuli`` novel stimuli.
+    ``min_stimuli`` stimuli in one of the required ``conditions``.
     """
     _validate.integer_at_least("min_stimuli", min_stimuli, 3)
+    unknown = [c for c in conditions if c not in CONDITIONS]
+    if unknown or not conditions:
+        raise ValueError(f"conditions must be a non-empty subset of {list(CONDITIONS)}, got {list(conditions)}")
     if not isinstance(table, pd.DataFrame):
         raise RecordingsError(f"recordings must be a pandas DataFrame, got {type(table).__name__}")
     missing = [c for c in COLUMNS if c not in table.columns]
@@ -119,15 +133,17 @@ def validate_recordings(table: pd.DataFrame, min_stimuli: int = 20) -> pd.DataFr
         row = int(np.flatnonzero(duplicated)[0])
         raise RecordingsError(f"row {row} repeats (neuron, stimulus, condition, trial) of an earlier row")
 
-    novel = clean[clean["condition"] == "novel"]
-    per_neuron = novel.groupby("neuron")["stimulus"].nunique().reindex(clean["neuron"].unique(), fill_value=0)
-    too_few = per_neuron[per_neuron < min_stimuli]
-    if len(too_few):
-        name, n = too_few.index[0], int(too_few.iloc[0])
-        raise RecordingsError(
-            f"neuron {name!r} has {n} novel stimuli; fitting a transfer function needs at least "
-            f"min_stimuli={min_stimuli} ({len(too_few)} neuron(s) fall short)"
-        )
+    neurons = clean["neuron"].unique()
+    for condition in conditions:
+        subset = clean[clean["condition"] == condition]
+        per_neuron = subset.groupby("neuron")["stimulus"].nunique().reindex(neurons, fill_value=0)
+        too_few = per_neuron[per_neuron < min_stimuli]
+        if len(too_few):
+            name, n = too_few.index[0], int(too_few.iloc[0])
+            raise RecordingsError(
+                f"neuron {name!r} has {n} {condition} stimuli; this analysis needs at least "
+                f"min_stimuli={min_stimuli} ({len(too_few)} neuron(s) fall short)"
+            )
     return clean
 
 
@@ -139,7 +155,7 @@ def write_recordings(table: pd.DataFrame, path) -> Path:
     return path
 
 
-def load_recordings(path, min_stimuli: int = 20) -> pd.DataFrame:
+def load_recordings(path, min_stimuli: int = 20, conditions: tuple[str, ...] = ("novel",)) -> pd.DataFrame:
     """Read a recordings CSV and validate it (see :func:`validate_recordings`).
 
     Errors name the file; a row ``k`` in a message is line ``k + 2`` of the file.
@@ -152,7 +168,7 @@ def load_recordings(path, min_stimuli: int = 20) -> pd.DataFrame:
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
         raise RecordingsError(f"{path.name}: not a readable CSV table ({error})") from None
     try:
-        return validate_recordings(table, min_stimuli=min_stimuli)
+        return validate_recordings(table, min_stimuli=min_stimuli, conditions=conditions)
     except RecordingsError as error:
         raise RecordingsError(f"{path.name}: {error}") from None
 
@@ -227,16 +243,26 @@ class Familiarisation:
         Presentations of each familiar stimulus.
     presynaptic : TransferParams
         Transfer function of the pre-synaptic neurons.
+    threshold_slide : float
+        How each neuron's rule follows its mean rate ``mu_i`` over novel stimuli (a sliding
+        threshold, as in BCM theory). Neuron ``i`` applies the rule to its rate in units of
+        ``s_i = (mu_i / mu_median)^threshold_slide``: ``f_i(r) = f(r / s_i)``, with ``mu_median``
+        the mean rate of a neuron with the published median transfer function. 0 gives every
+        neuron the same ``f``; with the default 1 each neuron applies one rule to its rate
+        relative to its own mean, so thresholds are proportional to mean rates and correlate with
+        the mean and SD of the rate distribution, as Lim et al. (2015) observed.
     """
 
     rule: RuleParams = field(default_factory=lambda: RuleParams(A=1.0))
     n_presynaptic: int = 1000
     n_repetitions: int = 5
     presynaptic: TransferParams = PUBLISHED_MEDIANS
+    threshold_slide: float = 1.0
 
     def __post_init__(self):
         _validate.integer_at_least("n_presynaptic", self.n_presynaptic, 10)
         _validate.integer_at_least("n_repetitions", self.n_repetitions, 1)
+        _validate.in_range("threshold_slide", self.threshold_slide, 0.0, 3.0)
 
 
 @dataclass(frozen=True)
@@ -248,7 +274,9 @@ class SurrogateRecordings:
     table : DataFrame
         Spike counts in the recordings format.
     truth : DataFrame
-        Per neuron: the cell's own ``r_max, beta, h0``; the mean ``input_mean`` and SD
+        Per neuron: the cell's own ``r_max, beta, h0``; its mean rate ``mean_rate`` over novel
+        stimuli before learning; its rule ``f(r / rule_scale)``, as ``x_f, beta_f`` in Hz and the
+        rate ``threshold`` where it turns from depression to potentiation; the mean ``input_mean`` and SD
         ``input_sd`` of its input over novel stimuli after learning; and ``beta_eff, h0_eff``,
         the parameters in units of that input, which is what the Gaussian-input method measures
         (``beta_eff = beta input_sd``, ``h0_eff = (h0 - input_mean) / input_sd``).
@@ -326,12 +354,18 @@ def simulate_recordings(
     pre_rates_novel = phi(rng.standard_normal((n_pre, n_novel)), pre)
     pre_factors = pre_factor(pre_rates_familiar, rule, q_g)
 
+    # each neuron applies the rule to its rate in units of s_i, which slides with its mean rate
+    mean_rates = np.array(
+        [gaussian_average(lambda r: r, TransferParams(*row)) for row in population[["r_max", "beta", "h0"]].to_numpy()]
+    )
+    rule_scale = (mean_rates / gaussian_average(lambda r: r, PUBLISHED_MEDIANS)) ** fam.threshold_slide
+
     weights = np.zeros((n_neurons, n_pre))
     for _ in range(fam.n_repetitions):
         for s in rng.permutation(n_familiar):
             h = feedforward_familiar[:, s] + weights @ pre_rates_familiar[:, s]
             r_post = rates_of(h[:, None])[:, 0]
-            weights += step * np.outer(post_factor(r_post, rule), pre_factors[:, s])
+            weights += step * np.outer(post_factor(r_post / rule_scale, rule), pre_factors[:, s])
 
     rates_familiar = rates_of(feedforward_familiar + weights @ pre_rates_familiar)
     rates_novel = rates_of(feedforward_novel + weights @ pre_rates_novel)
@@ -354,8 +388,41 @@ def simulate_recordings(
         ignore_index=True,
     )
     truth = population.copy()
+    truth["mean_rate"] = mean_rates
+    truth["rule_scale"] = rule_scale
+    truth["x_f"] = rule.x_f * rule_scale
+    truth["beta_f"] = rule.beta_f / rule_scale
+    truth["threshold"] = depression_potentiation_threshold(rule) * rule_scale
     truth["input_mean"] = input_mean
     truth["input_sd"] = input_sd
     truth["beta_eff"] = truth["beta"] * input_sd
     truth["h0_eff"] = (truth["h0"] - input_mean) / input_sd
     return SurrogateRecordings(table=table, truth=truth, familiarisation=fam, q_g=q_g)
+
+
+def write_surrogate(surrogate: SurrogateRecordings, path) -> tuple[Path, Path, Path]:
+    """Write surrogate recordings with their ground truth beside them.
+
+    ``path`` (``.csv``) gets the recordings; ``<stem>.truth.csv`` the per-neuron ground truth;
+    ``<stem>.rule.json`` the rule, ``q_g`` and the familiarisation settings. Returns the three paths.
+    """
+    path = write_recordings(surrogate.table, path)
+    truth_path = path.with_name(f"{path.stem}.truth.csv")
+    surrogate.truth.to_csv(truth_path, index=False)
+    fam = surrogate.familiarisation
+    rule_path = path.with_name(f"{path.stem}.rule.json")
+    rule_path.write_text(
+        json.dumps(
+            {
+                "rule": dataclasses.asdict(fam.rule),
+                "q_g": surrogate.q_g,
+                "n_presynaptic": fam.n_presynaptic,
+                "n_repetitions": fam.n_repetitions,
+                "threshold_slide": fam.threshold_slide,
+                "presynaptic": dataclasses.asdict(fam.presynaptic),
+                "note": "surrogate recordings made by helpers.data.simulate_recordings, not real data",
+            },
+            indent=2,
+        )
+    )
+    return path, truth_path, rule_path

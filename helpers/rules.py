@@ -14,9 +14,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
+from scipy import optimize
 
 from . import _validate
-from .transfer import TransferParams, phi
+from .rng import as_generator
+from .transfer import TransferParams, phi, phi_inverse
 
 
 @dataclass(frozen=True)
@@ -79,7 +82,7 @@ def pre_factor(r, rule: RuleParams, q_g: float):
 
 def depression_potentiation_threshold(rule: RuleParams) -> float:
     """Rate at which ``f`` changes sign: ``x_f + artanh(1 - 2 q_f) / beta_f``."""
-    return rule.x_f + np.arctanh(1 - 2 * rule.q_f) / rule.beta_f
+    return _threshold(rule.q_f, rule.beta_f, rule.x_f)
 
 
 def gaussian_average(function, transfer: TransferParams, n_nodes: int = 101) -> float:
@@ -95,3 +98,126 @@ def balanced_q_g(rule: RuleParams, transfer: TransferParams) -> float:
     """
     mean_tanh = gaussian_average(lambda r: np.tanh(rule.pre_slope * (r - rule.pre_centre)), transfer)
     return 0.5 * (1.0 - mean_tanh)
+
+
+# --- inference of f from novel and familiar rate distributions (Lim et al. 2015) ---------------
+
+RULE_NAMES = ("A", "q_f", "beta_f", "x_f")
+
+
+def input_change(
+    novel_rates, familiar_rates, transfer: TransferParams, min_rate: float = 0.5, max_fraction: float = 0.9
+):
+    """Input change ``dh(r)`` that turns the novel into the familiar rate distribution.
+
+    If learning shifts each stimulus's input by ``dh`` without changing the order of the
+    stimuli, the ``u``-quantile of familiar rates comes from the ``u``-quantile of novel rates:
+
+        dh(r) = phi^{-1}(F_fam^{-1}(F_nov(r))) - phi^{-1}(r).
+
+    Quantiles are taken at ``u_k = (k - 1/2) / n`` for the smaller of the two sample sizes;
+    levels where either rate is below ``min_rate`` (Hz) or above ``max_fraction`` of ``r_max``
+    are dropped, because ``phi^{-1}`` amplifies count noise there without bound.
+
+    Returns ``(rates, delta_h)``: novel rates and input changes (in input SDs) at the kept levels.
+    """
+    novel_rates = np.asarray(novel_rates, dtype=float)
+    familiar_rates = np.asarray(familiar_rates, dtype=float)
+    if novel_rates.size < 3 or familiar_rates.size < 3:
+        raise ValueError("novel_rates and familiar_rates need at least 3 stimuli each")
+    _validate.positive("min_rate", min_rate)
+    _validate.in_range("max_fraction", max_fraction, 0.1, 0.999)
+    n = min(novel_rates.size, familiar_rates.size)
+    levels = (np.arange(n) + 0.5) / n
+    novel_q, familiar_q = np.quantile(novel_rates, levels), np.quantile(familiar_rates, levels)
+    top = max_fraction * transfer.r_max
+    kept = (novel_q >= min_rate) & (familiar_q >= min_rate) & (novel_q <= top) & (familiar_q <= top)
+    delta_h = phi_inverse(familiar_q[kept], transfer) - phi_inverse(novel_q[kept], transfer)
+    return novel_q[kept], delta_h
+
+
+def amplitude_times_f(r, A, q_f, beta_f, x_f):
+    """``A f(r)``: the input change a rule of amplitude ``A`` predicts at post-synaptic rate ``r``."""
+    return A * 0.5 * (2 * q_f - 1 + np.tanh(beta_f * (np.asarray(r, dtype=float) - x_f)))
+
+
+_RULE_LOWER = np.array([1e-3, 0.0, 1e-3, 0.0])
+_RULE_UPPER = np.array([20.0, 1.0, 50.0, np.inf])
+
+
+def fit_post_factor(rates, delta_h, q_f: float | None = None) -> dict:
+    """Least-squares fit of ``dh(r) = A f(r)`` over ``(A, q_f, beta_f, x_f)``.
+
+    ``q_f`` given fixes it (a per-neuron fit borrowing the pooled shape). Returns a dict of the
+    four parameters and ``threshold``, the rate where ``f`` changes sign.
+    """
+    rates, delta_h = np.asarray(rates, dtype=float), np.asarray(delta_h, dtype=float)
+    if rates.size < 5 or rates.shape != delta_h.shape:
+        raise ValueError("rates and delta_h must be matching arrays of at least 5 points")
+    upper = _RULE_UPPER.copy()
+    upper[3] = 3 * rates.max()
+    start = np.array([max(np.ptp(delta_h), 0.01), 0.8, 5.0 / max(np.ptp(rates), 1e-9), np.median(rates)])
+    free = np.ones(4, bool)
+    if q_f is not None:
+        _validate.in_range("q_f", q_f, 0.0, 1.0)
+        free[1] = False
+        start[1] = q_f
+    start = np.clip(start, _RULE_LOWER, upper)
+
+    def residuals(values):
+        params = start.copy()
+        params[free] = values
+        return amplitude_times_f(rates, *params) - delta_h
+
+    result = optimize.least_squares(residuals, start[free], bounds=(_RULE_LOWER[free], upper[free]))
+    params = start.copy()
+    params[free] = result.x
+    fit = dict(zip(RULE_NAMES, params, strict=True))
+    fit["threshold"] = _threshold(fit["q_f"], fit["beta_f"], fit["x_f"])
+    return fit
+
+
+def _threshold(q_f, beta_f, x_f):
+    # f = 0 where tanh(beta_f (r - x_f)) = 1 - 2 q_f; none inside (0, 1) if q_f is 0 or 1
+    return x_f + np.arctanh(np.clip(1 - 2 * q_f, -1 + 1e-12, 1 - 1e-12)) / beta_f
+
+
+def fit_pooled_rule(curves, n_boot: int = 200, rng=None):
+    """Fit ``A f(r)`` to the input-change curves of many neurons pooled, with a bootstrap.
+
+    Parameters
+    ----------
+    curves : list of (rates, delta_h)
+        One pair per neuron, as from :func:`input_change`.
+    n_boot : int
+        Bootstrap replicates; each resamples the *neurons* with replacement, since neurons are
+        the independent units (points along one neuron's curve are not).
+
+    Returns
+    -------
+    estimate : dict
+        ``A, q_f, beta_f, x_f, threshold``.
+    samples : DataFrame
+        The same quantities, one row per bootstrap replicate.
+    """
+    curves = [(np.asarray(r, float), np.asarray(d, float)) for r, d in curves]
+    if len(curves) < 2:
+        raise ValueError("fit_pooled_rule needs the curves of at least 2 neurons")
+    _validate.integer_at_least("n_boot", n_boot, 0)
+    rng = as_generator(rng)
+
+    def pooled(indices):
+        return fit_post_factor(
+            np.concatenate([curves[i][0] for i in indices]), np.concatenate([curves[i][1] for i in indices])
+        )
+
+    estimate = pooled(range(len(curves)))
+    draws = rng.integers(0, len(curves), size=(n_boot, len(curves)))
+    samples = pd.DataFrame([pooled(indices) for indices in draws])
+    return estimate, samples
+
+
+def sparseness(rates, axis=-1):
+    """Treves-Rolls sparseness ``<r>^2 / <r^2>``: 1 for equal rates, small when few rates dominate."""
+    rates = np.asarray(rates, dtype=float)
+    return np.mean(rates, axis=axis) ** 2 / np.mean(rates**2, axis=axis)

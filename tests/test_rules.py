@@ -42,3 +42,58 @@ def test_g_defaults_to_the_shape_of_f():
 def test_bad_rule_parameters_are_named(kwargs, message):
     with pytest.raises(ValueError, match=message):
         rules.RuleParams(**kwargs)
+
+
+# --- inference of f --------------------------------------------------------------------------
+
+
+def test_input_change_recovers_a_known_shift_from_exact_rates():
+    # familiar inputs are novel inputs shifted by a known function of the novel rate
+    transfer = TransferParams(60.0, 1.0, 1.5)
+    z = np.random.default_rng(1).standard_normal(40000)
+    shift = lambda r: 0.5 * np.tanh((r - 20.0) / 5.0)  # noqa: E731
+    novel = phi(z, transfer)
+    familiar = phi(z + shift(novel), transfer)
+    rates, delta_h = rules.input_change(novel, familiar, transfer)
+    assert rates.size > 0.9 * z.size
+    np.testing.assert_allclose(delta_h, shift(rates), atol=0.02)
+
+
+def test_input_change_drops_rates_where_the_inverse_is_unreliable():
+    transfer = TransferParams(20.0, 1.0, 0.0)
+    rates, _ = rules.input_change([0.0, 0.1, 5.0, 10.0, 19.5], [0.0, 0.2, 6.0, 11.0, 19.9], transfer, min_rate=0.5)
+    assert np.all(rates >= 0.5) and np.all(rates <= 0.9 * transfer.r_max)
+
+
+def test_fit_post_factor_recovers_the_rule():
+    r = np.random.default_rng(2).uniform(0, 60, 3000)
+    truth = (0.8, 0.83, 0.28, 26.6)
+    delta_h = rules.amplitude_times_f(r, *truth) + 0.05 * np.random.default_rng(3).standard_normal(r.size)
+    fit = rules.fit_post_factor(r, delta_h)
+    np.testing.assert_allclose([fit[k] for k in rules.RULE_NAMES], truth, rtol=0.05)
+    expected = rules.depression_potentiation_threshold(rules.RuleParams(q_f=0.83, beta_f=0.28, x_f=26.6))
+    assert fit["threshold"] == pytest.approx(expected, rel=0.02)
+    fixed = rules.fit_post_factor(r, delta_h, q_f=0.5)
+    assert fixed["q_f"] == 0.5
+
+
+def test_pooled_fit_bootstraps_over_neurons_reproducibly():
+    rng = np.random.default_rng(4)
+    curves = []
+    for _ in range(12):
+        r = rng.uniform(0, 50, 80)
+        curves.append((r, rules.amplitude_times_f(r, 1.0, 0.8, 0.3, 25.0) + 0.1 * rng.standard_normal(r.size)))
+    estimate, samples = rules.fit_pooled_rule(curves, n_boot=20, rng=5)
+    _, again = rules.fit_pooled_rule(curves, n_boot=20, rng=5)
+    assert list(samples.columns) == [*rules.RULE_NAMES, "threshold"] and len(samples) == 20
+    np.testing.assert_array_equal(samples.to_numpy(), again.to_numpy())
+    # the spread over resampled neurons measures the estimate's error
+    spread = samples["x_f"].std()
+    assert 0 < spread < 2 and abs(estimate["x_f"] - 25.0) < 4 * spread
+    with pytest.raises(ValueError, match="at least 2 neurons"):
+        rules.fit_pooled_rule(curves[:1])
+
+
+def test_sparseness_limits():
+    assert rules.sparseness(np.full(10, 3.0)) == pytest.approx(1.0)
+    assert rules.sparseness(np.eye(10)[0]) == pytest.approx(0.1)

@@ -12,6 +12,8 @@ import papermill
 import pytest
 from conftest import ROOT
 
+from helpers import data
+
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.md"))
 STEMS = [path.stem for path in NOTEBOOKS]
 
@@ -28,12 +30,18 @@ SMALL = {
         "recovery_neurons": 15,
         "seed": 7,
     },
+    "02_learning_rule": {"n_neurons": 60, "n_stimuli": 200, "n_familiar": 200, "n_boot": 50, "seed": 7},
 }
 BAD = {
     "01_transfer_function": [
         ("n_trials", 0, "n_trials must be an integer >= 1, got 0"),
         ("level", 1.5, r"level must be in \[0.5, 1\), got 1.5"),
         ("recovery_stimuli", [10], "recovery_stimuli must be a non-empty list of integers >= 20"),
+    ],
+    "02_learning_rule": [
+        ("rule_amplitude", 0, r"rule_amplitude must be in \(0, 3\] input SDs, got 0"),
+        ("n_boot", 3, "n_boot must be an integer >= 10, got 3"),
+        ("recordings", 5, "recordings must be a file path or '', got 5"),
     ],
 }
 MACHINE_PATHS = re.compile(r"(/work/|/tmp/|/root/|/home/\w+|site-packages)")
@@ -42,6 +50,17 @@ MACHINE_PATHS = re.compile(r"(/work/|/tmp/|/root/|/home/\w+|site-packages)")
 def test_every_chapter_has_small_and_bad_parameters():
     assert STEMS, "no notebooks found"
     assert set(STEMS) == set(SMALL) == set(BAD)
+
+
+def run_chapter(stem, tmp_path, parameters):
+    return papermill.execute_notebook(
+        str(ROOT / "notebooks" / f"{stem}.ipynb"),
+        str(tmp_path / "out.ipynb"),
+        parameters=parameters,
+        cwd=str(ROOT / "notebooks"),
+        progress_bar=False,
+        kernel_name="python3",
+    )
 
 
 def sources(notebook):
@@ -84,30 +103,40 @@ def test_stored_outputs_are_complete_and_clean(stem):
 @pytest.mark.notebooks
 @pytest.mark.parametrize("stem", STEMS)
 def test_papermill_rerun_with_small_parameters(stem, tmp_path):
-    output = tmp_path / f"{stem}.ipynb"
-    papermill.execute_notebook(
-        str(ROOT / "notebooks" / f"{stem}.ipynb"),
-        str(output),
-        parameters=SMALL[stem],
-        cwd=str(ROOT / "notebooks"),
-        progress_bar=False,
-        kernel_name="python3",
-    )
-    executed = json.loads(output.read_text())
-    assert executed["metadata"]["papermill"]["parameters"] == SMALL[stem]
+    executed = run_chapter(stem, tmp_path, SMALL[stem])
+    assert executed.metadata["papermill"]["parameters"] == SMALL[stem]
 
 
 @pytest.mark.notebooks
 @pytest.mark.parametrize(("stem", "name", "value", "message"), [(s, *bad) for s in STEMS for bad in BAD[s]])
 def test_bad_parameter_stops_naming_it(stem, name, value, message, tmp_path):
     with pytest.raises(papermill.PapermillExecutionError) as error:
-        papermill.execute_notebook(
-            str(ROOT / "notebooks" / f"{stem}.ipynb"),
-            str(tmp_path / "out.ipynb"),
-            parameters={name: value},
-            cwd=str(ROOT / "notebooks"),
-            progress_bar=False,
-            kernel_name="python3",
-        )
+        run_chapter(stem, tmp_path, {name: value})
     assert error.value.ename == "ValueError"
     assert re.search(message, error.value.evalue), error.value.evalue
+
+
+@pytest.mark.notebooks
+def test_chapter_2_runs_on_a_recordings_file(tmp_path):
+    surrogate = data.simulate_recordings(data.draw_population(12, rng=1), n_novel=60, n_familiar=60, rng=2)
+    path = data.write_recordings(surrogate.table, tmp_path / "my_recordings.csv")
+    executed = run_chapter("02_learning_rule", tmp_path, {"recordings": str(path), "n_boot": 10})
+    printed = "".join(
+        "".join(output.get("text", ""))
+        for cell in executed.cells
+        if cell.cell_type == "code"
+        for output in cell.get("outputs", [])
+    )
+    assert "recordings my_recordings.csv: 12 neurons" in printed
+    assert "pooled rule" in printed and str(tmp_path) not in printed
+
+
+@pytest.mark.notebooks
+def test_chapter_2_stops_on_a_malformed_recordings_file(tmp_path):
+    surrogate = data.simulate_recordings(data.draw_population(3, rng=1), n_novel=30, n_familiar=30, rng=2)
+    path = tmp_path / "broken.csv"
+    surrogate.table.drop(columns="window").to_csv(path, index=False)
+    with pytest.raises(papermill.PapermillExecutionError) as error:
+        run_chapter("02_learning_rule", tmp_path, {"recordings": str(path)})
+    assert error.value.ename == "RecordingsError"
+    assert "broken.csv: missing column(s) ['window']" in error.value.evalue

@@ -15,17 +15,28 @@ def test_build_has_no_warnings(built_book):
     assert not re.search(r"WARNING: ", result.stdout + result.stderr)
 
 
-def test_pages_figures_and_offline_mathjax(built_book):
+@pytest.mark.parametrize(
+    ("stem", "title"),
+    [
+        ("01_transfer_function", "The transfer function of ITC neurons"),
+        ("02_learning_rule", "Inferring the learning rule"),
+    ],
+)
+def test_chapters_figures_and_offline_mathjax(built_book, stem, title):
     html, _ = built_book
-    chapter = (html / "notebooks" / "01_transfer_function.html").read_text()
-    assert "The transfer function of ITC neurons" in chapter
+    chapter = (html / "notebooks" / f"{stem}.html").read_text()
+    assert title in chapter
     images = re.findall(r'<img[^>]+src="([^"]+\.png)"', chapter)
     assert len(images) >= 3
     for source in images:
         assert (html / "notebooks" / source).resolve().is_file(), source
-    assert (html / "_static" / "mathjax" / "tex-svg-full.js").is_file()
     assert 'src="../_static/mathjax/tex-svg-full.js' in chapter
     assert "cdn.jsdelivr" not in chapter
+
+
+def test_pages_and_references(built_book):
+    html, _ = built_book
+    assert (html / "_static" / "mathjax" / "tex-svg-full.js").is_file()
     for page in ("book/intro.html", "book/notation.html", "book/reproducibility.html", "book/references.html"):
         assert (html / page).is_file(), page
     references = (html / "book" / "references.html").read_text()

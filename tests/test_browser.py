@@ -70,15 +70,16 @@ def open_page(browser, url):
     return page, outside
 
 
+CHAPTERS = ["notebooks/01_transfer_function.html", "notebooks/02_learning_rule.html"]
 PAGES = [
     "index.html",
     "book/intro.html",
     "book/notation.html",
-    "notebooks/01_transfer_function.html",
+    *CHAPTERS,
     "book/reproducibility.html",
     "book/references.html",
 ]
-WITH_FORMULAS = ["book/notation.html", "notebooks/01_transfer_function.html"]
+WITH_FORMULAS = ["book/notation.html", *CHAPTERS]
 
 
 @pytest.mark.parametrize("path", PAGES)
@@ -101,8 +102,9 @@ def test_page_typesets_formulas_offline(browser, server, path):
     assert typeset > 5 and errors == 0, (typeset, errors)
 
 
-def test_chapter_figures_are_displayed(browser, server):
-    page, outside = open_page(browser, f"{server}/notebooks/01_transfer_function.html")
+@pytest.mark.parametrize("path", CHAPTERS)
+def test_chapter_figures_are_displayed(browser, server, path):
+    page, outside = open_page(browser, f"{server}/{path}")
     shown = page.evaluate(
         "Array.from(document.querySelectorAll('article img, main img'))"
         ".filter(img => img.src.endsWith('.png') && img.complete && img.naturalWidth > 100).length"

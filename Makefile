@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 .PHONY: book test notebooks sync lint clean browser-deps
 
 book: $(STAMP)  ## execute every notebook afresh and build the HTML book into _build/html
-	$(BIN)/jupyter-book build . -W -n --keep-going
+	$(BIN)/jupyter-book build . --all -W -n --keep-going
 	@echo "The book is in _build/html/index.html"
 
 test: $(STAMP) browser-deps  ## every test: units, notebooks (nbval, papermill), book build, browser

@@ -13,7 +13,7 @@ def build_book(site: Path) -> subprocess.CompletedProcess:
     """``jupyter-book build`` of ``site`` as ``make book`` runs it: warnings are errors."""
     jupyter_book = Path(sys.executable).with_name("jupyter-book")
     return subprocess.run(
-        [str(jupyter_book), "build", str(site), "-W", "-n", "--keep-going"],
+        [str(jupyter_book), "build", str(site), "--all", "-W", "-n", "--keep-going"],
         capture_output=True,
         text=True,
         timeout=900,

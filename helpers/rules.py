@@ -70,14 +70,19 @@ class RuleParams:
 PUBLISHED_RULE = RuleParams(A=3.55, q_f=0.83, beta_f=0.28, x_f=26.6)
 
 
+def _tanh_factor(r, offset, slope, centre):
+    """``(2 offset - 1 + tanh(slope (r - centre))) / 2``, the shape shared by ``f`` and ``g``."""
+    return 0.5 * (2 * offset - 1 + np.tanh(slope * (np.asarray(r, dtype=float) - centre)))
+
+
 def post_factor(r, rule: RuleParams):
     """``f(r)``: the post-synaptic dependence of the rule."""
-    return 0.5 * (2 * rule.q_f - 1 + np.tanh(rule.beta_f * (np.asarray(r, dtype=float) - rule.x_f)))
+    return _tanh_factor(r, rule.q_f, rule.beta_f, rule.x_f)
 
 
 def pre_factor(r, rule: RuleParams, q_g: float):
     """``g(r)``: the pre-synaptic dependence, with offset ``q_g`` (see :func:`balanced_q_g`)."""
-    return 0.5 * (2 * q_g - 1 + np.tanh(rule.pre_slope * (np.asarray(r, dtype=float) - rule.pre_centre)))
+    return _tanh_factor(r, q_g, rule.pre_slope, rule.pre_centre)
 
 
 def depression_potentiation_threshold(rule: RuleParams) -> float:
@@ -138,7 +143,7 @@ def input_change(
 
 def amplitude_times_f(r, A, q_f, beta_f, x_f):
     """``A f(r)``: the input change a rule of amplitude ``A`` predicts at post-synaptic rate ``r``."""
-    return A * 0.5 * (2 * q_f - 1 + np.tanh(beta_f * (np.asarray(r, dtype=float) - x_f)))
+    return A * _tanh_factor(r, q_f, beta_f, x_f)
 
 
 _RULE_LOWER = np.array([1e-3, 0.0, 1e-3, 0.0])

@@ -21,9 +21,10 @@ population whose rates ``r_js = phi_pre(zeta_js)`` are those of the same stimulu
 ``W`` start at zero and are learned: the familiar stimuli are shown ``n_repetitions`` times in
 random order and every presentation changes the weights by a separable rule,
 
-    dW_ij = c f(r_i) g(r_j),
+    dW_ij = c f(r_i / s_i) g(r_j),
 
-with the neuron's *current* rate ``r_i``: the responses drift during learning and stimuli
+with the neuron's *current* rate ``r_i`` and a scale ``s_i`` that slides with the neuron's mean
+rate (see :class:`Familiarisation`): the responses drift during learning and stimuli
 interfere through shared synapses, so familiar responses are not a formula applied to novel
 ones. ``c`` is set so that, after all repetitions, a stimulus's own input change is about
 ``A f(r)`` in units of the input SD. All responses (novel and familiar) are recorded after
@@ -336,6 +337,7 @@ def simulate_recordings(
     h0 = population["h0"].to_numpy()[:, None]
 
     def rates_of(h):
+        # phi with each neuron's parameters as a column: transfer.phi takes one parameter set
         return r_max / (1.0 + np.exp(-beta * (h - h0)))
 
     n_neurons = len(population)
@@ -372,10 +374,10 @@ def simulate_recordings(
 
     # Over novel stimuli the learned input sum_j W_ij r_j has mean E[r] sum_j W_ij and variance
     # Var[r] sum_j W_ij^2 (pre-synaptic rates independent across neurons and stimuli).
-    mean_rate = gaussian_average(lambda r: r, pre)
-    var_rate = gaussian_average(lambda r: r**2, pre) - mean_rate**2
-    input_mean = mean_rate * weights.sum(axis=1)
-    input_sd = np.sqrt(1.0 + var_rate * (weights**2).sum(axis=1))
+    pre_mean = gaussian_average(lambda r: r, pre)
+    pre_variance = gaussian_average(lambda r: r**2, pre) - pre_mean**2
+    input_mean = pre_mean * weights.sum(axis=1)
+    input_sd = np.sqrt(1.0 + pre_variance * (weights**2).sum(axis=1))
 
     neurons = population["neuron"].to_numpy()
     novel_ids = np.array([f"s{k:05d}" for k in range(n_novel)])

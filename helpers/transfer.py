@@ -21,6 +21,7 @@ that spike-count noise causes.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -478,6 +479,16 @@ def fit_neurons(
     return [fit_neuron(c, e, n_boot, level, g) for c, e, g in zip(count_sets, exposure_sets, generators, strict=True)]
 
 
+def _fit_key(group, n_boot, level, generator) -> str:
+    """A short hash of everything a neuron's fit depends on, to recognise it in a checkpoint."""
+    digest = hashlib.sha256()
+    for column in ("spike_count", "exposure"):
+        digest.update(np.ascontiguousarray(group[column].to_numpy(dtype=float)).tobytes())
+    seed = generator.bit_generator.seed_seq
+    digest.update(repr((n_boot, float(level), seed.entropy, seed.spawn_key)).encode())
+    return digest.hexdigest()[:16]
+
+
 def fit_population(novel_totals, n_boot: int = 200, level: float = 0.95, rng: RandomLike = None, checkpoint=None):
     """Fit every neuron of a table of novel-stimulus totals; one row of results per neuron.
 
@@ -492,6 +503,8 @@ def fit_population(novel_totals, n_boot: int = 200, level: float = 0.95, rng: Ra
     checkpoint : path or None
         CSV file the results are appended to as each neuron finishes. Neurons already in it are
         not fitted again, so an interrupted run resumes where it stopped, with the same results.
+        Each row keeps a key of what produced it (the neuron's counts, ``n_boot``, ``level`` and
+        its generator's seed); a row made from other data or settings stops the run.
 
     Returns
     -------
@@ -508,18 +521,25 @@ def fit_population(novel_totals, n_boot: int = 200, level: float = 0.95, rng: Ra
     generators = dict(zip(neurons, as_generator(rng).spawn(len(neurons)), strict=True))
     done = pd.DataFrame()
     if checkpoint is not None and Path(checkpoint).is_file():
-        done = pd.read_csv(checkpoint, dtype={"neuron": str})
+        done = pd.read_csv(checkpoint, dtype={"neuron": str, "fit_key": str})
         done = done[done["neuron"].isin(neurons)]
+    saved_keys = dict(zip(done["neuron"], done["fit_key"], strict=True)) if len(done) else {}
     rows = []
     for neuron in neurons:
-        if len(done) and neuron in set(done["neuron"]):
-            continue
         group = groups[neuron]
+        key = _fit_key(group, n_boot, level, generators[neuron])
+        if neuron in saved_keys:
+            if saved_keys[neuron] != key:
+                raise ValueError(
+                    f"checkpoint {Path(checkpoint).name} holds a fit of neuron {neuron!r} made from other data, "
+                    "n_boot, level or seed; delete the file or name another checkpoint"
+                )
+            continue
         fit = fit_neuron(
             group["spike_count"].to_numpy(), group["exposure"].to_numpy(), n_boot, level, generators[neuron]
         )
         boot = fit.bootstrap_interval() if n_boot else np.full((3, 2), np.nan)
-        row = {"neuron": neuron}
+        row = {"neuron": neuron, "fit_key": key}
         for k, name in enumerate(PARAMETER_NAMES):
             row[name] = getattr(fit.estimate, name)
             row[f"{name}_naive"] = getattr(fit.naive, name)

@@ -216,6 +216,25 @@ def test_fit_population_resumes_from_its_checkpoint(tmp_path):
 
 
 @pytest.mark.parametrize(
+    "change",
+    [
+        {"n_boot": 5},  # other settings
+        {"rng": 6},  # another seed
+        {"totals": "other"},  # other data
+    ],
+)
+def test_checkpoint_from_another_run_is_refused(tmp_path, change):
+    totals = _totals(2, seed=13)
+    checkpoint = tmp_path / "fits.csv"
+    tr.fit_population(totals, n_boot=4, rng=5, checkpoint=checkpoint)
+    arguments = {"n_boot": 4, "rng": 5, "checkpoint": checkpoint} | change
+    if arguments.pop("totals", None) == "other":
+        totals = totals.assign(spike_count=totals["spike_count"] + 1)
+    with pytest.raises(ValueError, match="checkpoint fits.csv holds a fit of neuron 'n0' made from other data"):
+        tr.fit_population(totals, **arguments)
+
+
+@pytest.mark.parametrize(
     ("kwargs", "message"),
     [
         ({"r_max": -1.0, "beta": 1.0, "h0": 0.0}, "r_max must be a finite number > 0"),

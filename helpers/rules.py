@@ -19,7 +19,7 @@ from scipy import optimize
 
 from . import _validate
 from .rng import as_generator
-from .transfer import TransferParams, phi, phi_inverse
+from .transfer import TransferParams, fit_counts, phi, phi_inverse
 
 
 @dataclass(frozen=True)
@@ -139,6 +139,23 @@ def input_change(
     kept = (novel_q >= min_rate) & (familiar_q >= min_rate) & (novel_q <= top) & (familiar_q <= top)
     delta_h = phi_inverse(familiar_q[kept], transfer) - phi_inverse(novel_q[kept], transfer)
     return novel_q[kept], delta_h
+
+
+def input_changes(totals, min_rate: float = 0.5) -> dict:
+    """:func:`input_change` for every neuron of a table of stimulus totals.
+
+    ``totals`` has one row per neuron, condition and stimulus (``helpers.data.stimulus_totals``).
+    Each neuron's transfer function is fitted to its novel-stimulus spike counts
+    (``transfer.fit_counts``) and its familiar rates are rank-matched through it. Returns
+    ``{neuron: (rates, delta_h)}``.
+    """
+    curves = {}
+    for neuron, group in totals.groupby("neuron", sort=True):
+        novel = group[group["condition"] == "novel"]
+        familiar = group[group["condition"] == "familiar"]
+        transfer = fit_counts(novel["spike_count"].to_numpy(), novel["exposure"].to_numpy())
+        curves[neuron] = input_change(novel["rate"], familiar["rate"], transfer, min_rate=min_rate)
+    return curves
 
 
 def amplitude_times_f(r, A, q_f, beta_f, x_f):

@@ -59,6 +59,16 @@ def test_input_change_recovers_a_known_shift_from_exact_rates():
     np.testing.assert_allclose(delta_h, shift(rates), atol=0.02)
 
 
+def test_input_changes_covers_every_neuron():
+    from helpers import data
+
+    surrogate = data.simulate_recordings(data.draw_population(3, rng=1), n_novel=80, n_familiar=80, rng=2)
+    curves = rules.input_changes(data.stimulus_totals(surrogate.table))
+    assert sorted(curves) == sorted(surrogate.truth["neuron"])
+    for rates, delta_h in curves.values():
+        assert rates.shape == delta_h.shape and rates.size > 40 and np.all(np.isfinite(delta_h))
+
+
 def test_input_change_drops_rates_where_the_inverse_is_unreliable():
     transfer = TransferParams(20.0, 1.0, 0.0)
     rates, _ = rules.input_change([0.0, 0.1, 5.0, 10.0, 19.5], [0.0, 0.2, 6.0, 11.0, 19.9], transfer, min_rate=0.5)

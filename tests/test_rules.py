@@ -107,3 +107,26 @@ def test_pooled_fit_bootstraps_over_neurons_reproducibly():
 def test_sparseness_limits():
     assert rules.sparseness(np.full(10, 3.0)) == pytest.approx(1.0)
     assert rules.sparseness(np.eye(10)[0]) == pytest.approx(0.1)
+
+
+def test_gaussian_moments_match_monte_carlo():
+    rule, transfer = rules.PUBLISHED_RULE, PUBLISHED_MEDIANS
+    post, pre = rules.gaussian_moments(rule, transfer, max_order=3)
+    rates = phi(np.random.default_rng(1).standard_normal(400_000), transfer)
+    f, g = rules.post_factor(rates, rule), rules.pre_factor(rates, rule, rules.balanced_q_g(rule, transfer))
+    for k in range(3):
+        samples = f ** (k + 1)
+        assert post[k] == pytest.approx(samples.mean(), abs=4 * samples.std() / np.sqrt(rates.size))
+    assert pre[0] == pytest.approx(0.0, abs=1e-10)  # the balance of q_g
+    assert pre[1] == pytest.approx(np.mean(g**2), abs=4 * np.std(g**2) / np.sqrt(rates.size))
+
+
+def test_correlated_average_limits():
+    rule, transfer = rules.PUBLISHED_RULE, PUBLISHED_MEDIANS
+    f = lambda r: rules.post_factor(r, rule)  # noqa: E731
+    post, _ = rules.gaussian_moments(rule, transfer, max_order=2)
+    values = rules.correlated_average(f, f, transfer, np.array([0.0, 1.0]))
+    assert values[0] == pytest.approx(post[0] ** 2, rel=1e-6)  # independent: product of means
+    assert values[1] == pytest.approx(post[1], rel=1e-6)  # identical: mean of the square
+    with pytest.raises(ValueError, match="rho"):
+        rules.correlated_average(f, f, transfer, 1.5)

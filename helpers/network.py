@@ -1,0 +1,597 @@
+"""Sparse recurrent rate networks: connectivity, Hebbian weights, patterns and rate dynamics.
+
+The model of Pereira & Brunel (2018). Neuron ``i`` receives from neuron ``j`` when ``c_ij = 1``;
+after storing ``p`` patterns with a separable rule the weights are
+
+    J_ij = A / (c N) * c_ij * sum_mu f(eta_i^mu) g(eta_j^mu),    eta^mu = phi(xi^mu),
+
+and the rates follow ``tau dr/dt = -r + phi(J r + I)``.
+
+Weights are held in compressed sparse row form (row ``i`` lists the pre-synaptic neurons of
+``i``) and are built directly in that form by a numba kernel: the dense ``N x N`` matrix is never
+made, so a paper-scale network (N = 50 000, c = 0.005) costs about the memory of its synapses.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import numba
+import numpy as np
+from scipy import sparse, stats
+
+from . import _validate
+from .rng import RandomLike, as_generator
+from .rules import RuleParams, balanced_q_g, correlated_average, gaussian_moments, post_factor, pre_factor
+from .transfer import TransferParams, phi
+
+#: Rows of the connectivity drawn per block: bounds the memory of the uniform draws.
+_ROWS_PER_BLOCK = 4096
+#: Elements per block when the rule factors are evaluated (about 256 KiB of float64).
+_FACTOR_BLOCK_ELEMENTS = 32768
+
+
+# --- connectivity -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class Connectivity:
+    """Who receives from whom, in compressed sparse row form.
+
+    Attributes
+    ----------
+    indptr : int64 array, shape (N + 1,)
+        Row ``i`` (post-synaptic neuron ``i``) owns ``indices[indptr[i]:indptr[i + 1]]``.
+    indices : int32 array
+        Pre-synaptic neurons, sorted within each row; no self-connections.
+    c : float
+        Connection probability the connectivity was drawn with (fixes the scale ``A / (c N)``).
+    """
+
+    indptr: np.ndarray
+    indices: np.ndarray
+    c: float
+
+    @property
+    def n_neurons(self) -> int:
+        return self.indptr.size - 1
+
+    @property
+    def n_synapses(self) -> int:
+        return int(self.indptr[-1])
+
+    @property
+    def in_degrees(self) -> np.ndarray:
+        return np.diff(self.indptr)
+
+    @property
+    def nbytes(self) -> int:
+        return self.indptr.nbytes + self.indices.nbytes
+
+
+@numba.njit(cache=True)
+def _sample_rows(counts, uniforms, n_candidates, first_row, indptr, indices):
+    """Fill rows ``first_row ...`` with ``counts[k]`` distinct pre-synaptic neurons each.
+
+    Floyd's algorithm draws a uniformly random subset of ``{0, ..., n_candidates - 1}`` from one
+    uniform number per element; a stamp array marks what the current row has taken, so no array
+    is cleared between rows. Candidates at or above the row's own index are shifted by one, which
+    leaves out the self-connection.
+    """
+    taken = np.full(n_candidates, -1, dtype=np.int64)
+    used = 0
+    for k in range(counts.size):
+        row = first_row + k
+        start = indptr[row]
+        m = counts[k]
+        for t in range(m):
+            top = n_candidates - m + t  # Floyd: choose in [0, top]
+            choice = int(uniforms[used + t] * (top + 1))
+            if choice > top:  # guards a uniform rounded up to 1.0
+                choice = top
+            if taken[choice] == row:
+                choice = top
+            taken[choice] = row
+            indices[start + t] = choice
+        used += m
+        segment = indices[start : start + m]
+        segment.sort()
+        for t in range(m):
+            if segment[t] >= row:
+                segment[t] += 1
+
+
+def random_connectivity(n_neurons: int, c: float, rng: RandomLike = None, fixed_in_degree: bool = False) -> Connectivity:
+    """Draw a random sparse connectivity without self-connections.
+
+    Parameters
+    ----------
+    n_neurons : int
+        N, at least 2.
+    c : float
+        Connection probability in (0, 1].
+    rng : Generator, int or None
+        Source of every random draw.
+    fixed_in_degree : bool
+        ``False`` (default): each ``c_ij`` is an independent Bernoulli(c) variable, as in Pereira &
+        Brunel (2018); the in-degrees are Binomial(N - 1, c). ``True``: every neuron receives
+        exactly ``K = round(c (N - 1))`` inputs chosen uniformly.
+    """
+    n = _validate.integer_at_least("n_neurons", n_neurons, 2)
+    c = _validate.in_range("c", c, 0.0, 1.0)
+    if c == 0.0:
+        raise ValueError("c must be in (0, 1], got 0.0")
+    if n > np.iinfo(np.int32).max:
+        raise ValueError(f"n_neurons must be below 2**31, got {n}")
+    rng = as_generator(rng)
+    n_candidates = n - 1
+    if fixed_in_degree:
+        counts = np.full(n, int(round(c * n_candidates)), dtype=np.int64)
+    else:
+        counts = rng.binomial(n_candidates, c, size=n).astype(np.int64)
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(counts, out=indptr[1:])
+    indices = np.empty(indptr[-1], dtype=np.int32)
+    for first in range(0, n, _ROWS_PER_BLOCK):
+        block = counts[first : first + _ROWS_PER_BLOCK]
+        _sample_rows(block, rng.random(int(block.sum())), n_candidates, first, indptr, indices)
+    return Connectivity(indptr=indptr, indices=indices, c=c)
+
+
+# --- weights ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class SparseWeights:
+    """Synaptic weights on a connectivity: ``values[k]`` is the weight of synapse ``k``.
+
+    ``J_ij`` for ``j = connectivity.indices[k]`` and ``indptr[i] <= k < indptr[i + 1]``.
+    """
+
+    connectivity: Connectivity
+    values: np.ndarray
+
+    def __post_init__(self):
+        if self.values.shape != (self.connectivity.n_synapses,):
+            raise ValueError(
+                f"values must hold one weight per synapse ({self.connectivity.n_synapses}), got shape "
+                f"{self.values.shape}"
+            )
+
+    @property
+    def n_neurons(self) -> int:
+        return self.connectivity.n_neurons
+
+    @property
+    def nbytes(self) -> int:
+        return self.connectivity.nbytes + self.values.nbytes
+
+    def to_scipy(self) -> sparse.csr_matrix:
+        """The same matrix as a ``scipy.sparse.csr_matrix`` (shares no memory)."""
+        n = self.n_neurons
+        conn = self.connectivity
+        return sparse.csr_matrix((self.values.copy(), conn.indices.copy(), conn.indptr.copy()), shape=(n, n))
+
+    def field(self, rates) -> np.ndarray:
+        """Recurrent input ``sum_j J_ij r_j`` for every neuron ``i``."""
+        rates = np.ascontiguousarray(rates, dtype=np.float64)
+        if rates.shape != (self.n_neurons,):
+            raise ValueError(f"rates must have shape ({self.n_neurons},), got {rates.shape}")
+        out = np.empty(self.n_neurons)
+        _field(self.connectivity.indptr, self.connectivity.indices, self.values, rates, out)
+        return out
+
+
+@numba.njit(parallel=True, fastmath=True, cache=True)
+def _hebbian_kernel(indptr, indices, post, pre, scale, out):
+    """``out[k] = scale * post[i] . pre[j]`` for each synapse ``k`` from ``j`` onto ``i``.
+
+    ``post`` and ``pre`` are (N, p) float32 arrays of f and g over the patterns; row ``i`` of
+    ``post`` stays in cache while the kernel sweeps its synapses, and each ``pre[j]`` is one
+    contiguous read of ``p`` numbers.
+    """
+    n_patterns = post.shape[1]
+    for i in numba.prange(indptr.size - 1):
+        post_i = post[i]
+        for k in range(indptr[i], indptr[i + 1]):
+            pre_j = pre[indices[k]]
+            total = np.float32(0.0)
+            for mu in range(n_patterns):
+                total += post_i[mu] * pre_j[mu]
+            out[k] = scale * total
+
+
+@dataclass(frozen=True)
+class RuleFactors:
+    """``f`` and ``g`` of a rule evaluated on rate patterns: the two sides of every weight."""
+
+    post: np.ndarray  # (N, p) float32: f(eta_i^mu)
+    pre: np.ndarray  # (N, p) float32: g(eta_j^mu)
+    q_g: float
+
+
+def rule_factors(rates, transfer: TransferParams, rule: RuleParams) -> RuleFactors:
+    """Evaluate ``f`` and ``g`` on rate patterns ``rates`` of shape (p, N).
+
+    ``q_g`` is balanced over Gaussian inputs through ``transfer`` (``rules.balanced_q_g``), so
+    that ``g`` averages to zero over the rates the patterns are drawn from.
+    """
+    return _factors(rates, transfer, rule, from_inputs=False)
+
+
+def _factors(patterns, transfer: TransferParams, rule: RuleParams, from_inputs: bool) -> RuleFactors:
+    patterns = np.asarray(patterns)
+    if patterns.ndim != 2:
+        raise ValueError(f"patterns must have shape (p, N), got {patterns.shape}")
+    n_patterns, n = patterns.shape
+    q_g = balanced_q_g(rule, transfer)
+    post = np.empty((n, n_patterns), dtype=np.float32)
+    pre = np.empty((n, n_patterns), dtype=np.float32)
+    # Blocks of neurons small enough for the temporaries to stay in cache, in float32 (the
+    # precision the weights are stored in): numpy's vectorised exp and tanh then run at full
+    # speed, and nothing of size p x N is allocated besides the two results. The formulas are
+    # those of transfer.phi, rules.post_factor and rules.pre_factor (a unit test holds them equal).
+    block = max(1, _FACTOR_BLOCK_ELEMENTS // n_patterns)
+    one, half = np.float32(1.0), np.float32(0.5)
+    post_offset, pre_offset = np.float32(2 * rule.q_f - 1), np.float32(2 * q_g - 1)
+    beta_f, x_f = np.float32(rule.beta_f), np.float32(rule.x_f)
+    beta_g, x_g = np.float32(rule.pre_slope), np.float32(rule.pre_centre)
+    r_max, beta, h0 = np.float32(transfer.r_max), np.float32(transfer.beta), np.float32(transfer.h0)
+
+    def fill(first):
+        rates = np.array(patterns[:, first : first + block].T, dtype=np.float32)
+        if from_inputs:
+            with np.errstate(over="ignore"):
+                rates = r_max / (one + np.exp(-beta * (rates - h0)))
+        post[first : first + rates.shape[0]] = half * (post_offset + np.tanh(beta_f * (rates - x_f)))
+        pre[first : first + rates.shape[0]] = half * (pre_offset + np.tanh(beta_g * (rates - x_g)))
+
+    with ThreadPoolExecutor(max_workers=numba.get_num_threads()) as pool:
+        list(pool.map(fill, range(0, n, block)))
+    return RuleFactors(post=post, pre=pre, q_g=q_g)
+
+
+def weight_scale(rule: RuleParams, connectivity: Connectivity) -> float:
+    """``A / (c N)``: the prefactor of every weight."""
+    return rule.A / (connectivity.c * connectivity.n_neurons)
+
+
+def hebbian_weights(
+    connectivity: Connectivity, patterns, transfer: TransferParams, rule: RuleParams
+) -> SparseWeights:
+    """Store input patterns with a separable rule, in one shot (Pereira & Brunel 2018, eq. 3).
+
+    ``J_ij = A / (c N) * c_ij * sum_mu f(phi(xi_i^mu)) g(phi(xi_j^mu))``.
+
+    Parameters
+    ----------
+    connectivity : Connectivity
+        Where the synapses are.
+    patterns : array, shape (p, N)
+        Input patterns ``xi^mu``; their rates ``eta^mu = phi(xi^mu)`` enter the rule.
+    transfer, rule
+        The transfer function and the rule (``rules.PUBLISHED_RULE`` or a fit).
+
+    Returns
+    -------
+    SparseWeights with float32 values, built synapse by synapse in parallel.
+    """
+    patterns = _check_patterns(patterns, connectivity.n_neurons)
+    factors = _factors(patterns, transfer, rule, from_inputs=True)
+    values = np.empty(connectivity.n_synapses, dtype=np.float32)
+    scale = np.float32(weight_scale(rule, connectivity))
+    _hebbian_kernel(connectivity.indptr, connectivity.indices, factors.post, factors.pre, scale, values)
+    return SparseWeights(connectivity, values)
+
+
+def _check_patterns(patterns, n_neurons: int) -> np.ndarray:
+    patterns = np.asarray(patterns, dtype=float)
+    if patterns.ndim != 2 or patterns.shape[1] != n_neurons or patterns.shape[0] < 1:
+        raise ValueError(f"patterns must have shape (p, {n_neurons}) with p >= 1, got {patterns.shape}")
+    if not np.all(np.isfinite(patterns)):
+        raise ValueError("patterns must be finite")
+    return patterns
+
+
+# --- weight statistics: theory and measurement -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WeightStatistics:
+    """Mean, spread and shape of the weights of connected pairs."""
+
+    mean: float
+    sd: float
+    skewness: float
+    excess_kurtosis: float
+    fraction_negative: float
+
+
+def predicted_weight_statistics(
+    transfer: TransferParams, rule: RuleParams, n_patterns: int, connectivity: Connectivity, correlation=None
+) -> WeightStatistics:
+    """Distribution of ``J_ij`` over connected pairs, from the Gaussian moments of ``f`` and ``g``.
+
+    For ``i != j`` the neurons are independent, so with independent patterns ``J_ij`` is
+    ``A / (c N)`` times a sum of ``p`` independent copies of ``X = f(phi(x)) g(phi(y))``, and
+    ``E[X^k] = E[f^k] E[g^k]``. The cumulants of the sum are ``p`` times those of ``X``, which give
+    the mean, variance, skewness and excess kurtosis. The fraction of negative weights needs the
+    whole distribution (it is far from normal at small ``p``): see
+    :func:`predicted_weight_distribution`.
+
+    With a pattern ``correlation`` matrix ``C`` (p x p), the variance becomes
+    ``sum_{mu,nu} E[f^mu f^nu] E[g^mu g^nu] - (p E[f] E[g])^2`` with the pair averages taken at
+    correlation ``C_mu,nu`` (``rules.correlated_average``); the shape is then not predicted
+    (skewness, kurtosis and the fraction negative are NaN).
+    """
+    p = _validate.integer_at_least("n_patterns", n_patterns, 1)
+    scale = weight_scale(rule, connectivity)
+    post, pre = gaussian_moments(rule, transfer, max_order=4)
+    raw = post * pre  # E[X^k], k = 1..4
+    k1 = raw[0]
+    k2 = raw[1] - raw[0] ** 2
+    k3 = raw[2] - 3 * raw[1] * raw[0] + 2 * raw[0] ** 3
+    k4 = raw[3] - 4 * raw[2] * raw[0] - 3 * raw[1] ** 2 + 12 * raw[1] * raw[0] ** 2 - 6 * raw[0] ** 4
+    mean, variance = p * k1, p * k2
+    skewness, kurtosis = k3 / (np.sqrt(p) * k2**1.5), k4 / (p * k2**2)
+    if correlation is None:
+        centres, density = predicted_weight_distribution(transfer, rule, p, connectivity)
+        fraction = float(np.sum(density[centres < 0]) * (centres[1] - centres[0]))
+    else:
+        correlation = np.asarray(correlation, dtype=float)
+        if correlation.shape != (p, p):
+            raise ValueError(f"correlation must have shape ({p}, {p}), got {correlation.shape}")
+        grid = np.linspace(-1, 1, 201)
+        q_g = balanced_q_g(rule, transfer)
+        f_pairs = correlated_average(lambda r: post_factor(r, rule), lambda r: post_factor(r, rule), transfer, grid)
+        g_pairs = correlated_average(
+            lambda r: pre_factor(r, rule, q_g), lambda r: pre_factor(r, rule, q_g), transfer, grid
+        )
+        off = ~np.eye(p, dtype=bool)
+        pairs = np.interp(correlation[off], grid, f_pairs) * np.interp(correlation[off], grid, g_pairs)
+        variance = p * raw[1] + pairs.sum() - mean**2
+        skewness = kurtosis = fraction = np.nan
+    return WeightStatistics(
+        mean=float(scale * mean), sd=float(scale * np.sqrt(variance)), skewness=float(skewness),
+        excess_kurtosis=float(kurtosis), fraction_negative=float(fraction),
+    )
+
+
+def predicted_weight_distribution(
+    transfer: TransferParams, rule: RuleParams, n_patterns: int, connectivity: Connectivity,
+    n_levels: int = 2000, n_bins: int = 2048,
+):
+    """Density of ``J_ij`` over connected pairs, for independent patterns.
+
+    The law of ``X = f(phi(x)) g(phi(y))`` is tabulated on ``n_bins`` bins from ``n_levels``
+    equally likely quantiles of each factor (``f`` and ``g`` are monotone in their Gaussian
+    input, so their quantiles are the factors at Gaussian quantiles), and the ``p``-fold
+    convolution is taken by FFT. Returns ``(centres, density)`` in units of weight.
+    """
+    p = _validate.integer_at_least("n_patterns", n_patterns, 1)
+    levels = stats.norm.ppf((np.arange(n_levels) + 0.5) / n_levels)
+    rates = phi(levels, transfer)
+    q_g = balanced_q_g(rule, transfer)
+    products = np.multiply.outer(post_factor(rates, rule), pre_factor(rates, rule, q_g)).ravel()
+    low, high = products.min(), products.max()
+    width = (high - low) / (n_bins - 1)
+    mass = np.bincount(np.rint((products - low) / width).astype(np.int64), minlength=n_bins) / products.size
+    size = p * (n_bins - 1) + 1
+    summed = np.fft.irfft(np.fft.rfft(mass, size) ** p, size)  # the grid of the sum starts at p * low
+    summed = np.clip(summed, 0.0, None)
+    summed /= summed.sum()
+    scale = weight_scale(rule, connectivity)
+    centres = scale * (p * low + width * np.arange(size))
+    return centres, summed / (scale * width)
+
+
+def weight_statistics(weights: SparseWeights) -> WeightStatistics:
+    """The same quantities measured on a network's weights (all synapses)."""
+    values = weights.values.astype(np.float64)
+    return WeightStatistics(
+        mean=float(values.mean()), sd=float(values.std()), skewness=float(stats.skew(values)),
+        excess_kurtosis=float(stats.kurtosis(values)), fraction_negative=float(np.mean(values < 0)),
+    )
+
+
+# --- patterns ---------------------------------------------------------------------------------
+
+
+def pattern_loadings(n_patterns: int, structure: str, n_factors: int, rng: RandomLike = None) -> np.ndarray:
+    """Unit-norm loadings ``L`` (p, k) of each pattern on ``k`` shared factors.
+
+    ``"independent"``: no shared factor (k = 0). ``"block"``: pattern ``mu`` belongs to class
+    ``mu mod k`` and loads on that class's factor only, so patterns of one class are correlated and
+    patterns of different classes are not. ``"low_rank"``: Gaussian loadings normalised to unit
+    length, so every pair is correlated, more or less.
+    """
+    p = _validate.integer_at_least("n_patterns", n_patterns, 1)
+    if structure == "independent":
+        return np.zeros((p, 0))
+    k = _validate.integer_at_least("n_factors", n_factors, 1)
+    if structure == "block":
+        loadings = np.zeros((p, k))
+        loadings[np.arange(p), np.arange(p) % k] = 1.0
+        return loadings
+    if structure == "low_rank":
+        loadings = as_generator(rng).standard_normal((p, k))
+        return loadings / np.linalg.norm(loadings, axis=1, keepdims=True)
+    raise ValueError(f"structure must be 'independent', 'block' or 'low_rank', got {structure!r}")
+
+
+def pattern_correlation(loadings, rho: float) -> np.ndarray:
+    """Correlation between patterns, ``C = rho L L^T + (1 - rho) I`` (unit diagonal)."""
+    loadings = np.asarray(loadings, dtype=float)
+    rho = _validate.in_range("rho", rho, 0.0, 0.999)
+    p = loadings.shape[0]
+    if loadings.shape[1] == 0:
+        return np.eye(p)
+    return rho * loadings @ loadings.T + (1 - rho) * np.eye(p)
+
+
+def draw_patterns(n_neurons: int, n_patterns: int, rng: RandomLike = None, rho: float = 0.0, loadings=None):
+    """Input patterns ``xi^mu``, shape (p, N), Gaussian with unit variance for every neuron.
+
+    Neurons are independent; across patterns each neuron's inputs have the correlation
+    ``pattern_correlation(loadings, rho)``:
+
+        xi_i^mu = sqrt(rho) sum_k L_mu,k z_i^k + sqrt(1 - rho) eps_i^mu,   z, eps ~ N(0, 1).
+
+    Without ``loadings`` (or with ``rho = 0``) the patterns are independent, as in the paper.
+    """
+    n = _validate.integer_at_least("n_neurons", n_neurons, 1)
+    p = _validate.integer_at_least("n_patterns", n_patterns, 1)
+    rho = _validate.in_range("rho", rho, 0.0, 0.999)
+    rng = as_generator(rng)
+    patterns = rng.standard_normal((p, n))
+    if loadings is None or rho == 0.0:
+        return patterns
+    loadings = np.asarray(loadings, dtype=float)
+    if loadings.ndim != 2 or loadings.shape[0] != p:
+        raise ValueError(f"loadings must have shape ({p}, k), got {loadings.shape}")
+    factors = rng.standard_normal((loadings.shape[1], n))
+    return np.sqrt(rho) * (loadings @ factors) + np.sqrt(1 - rho) * patterns
+
+
+# --- rate dynamics ----------------------------------------------------------------------------
+
+
+@numba.njit(parallel=True, fastmath=True, cache=True)
+def _field(indptr, indices, values, rates, out):
+    for i in numba.prange(indptr.size - 1):
+        total = 0.0
+        for k in range(indptr[i], indptr[i + 1]):
+            total += values[k] * rates[indices[k]]
+        out[i] = total
+
+
+@numba.njit(parallel=True, fastmath=True, cache=True)
+def _euler_steps(indptr, indices, values, rates, external, gain, n_steps, leak, r_max, beta, h0):
+    """``n_steps`` forward-Euler steps of ``tau dr/dt = -r + phi(gain J r + I)``.
+
+    ``leak = dt / tau``. Two buffers alternate so that every neuron sees the rates of the same
+    step; the function returns the buffer that holds the last step.
+    """
+    current = rates
+    following = np.empty_like(rates)
+    for _ in range(n_steps):
+        for i in numba.prange(indptr.size - 1):
+            recurrent = 0.0
+            for k in range(indptr[i], indptr[i + 1]):
+                recurrent += values[k] * current[indices[k]]
+            h = external[i] + gain * recurrent
+            target = r_max / (1.0 + np.exp(-beta * (h - h0)))
+            following[i] = current[i] + leak * (target - current[i])
+        current, following = following, current
+    return current
+
+
+@dataclass(frozen=True)
+class Integration:
+    """Forward-Euler settings of the rate dynamics (Pereira & Brunel 2018: dt = 0.5 ms, tau = 20 ms)."""
+
+    dt: float = 0.5e-3
+    tau: float = 20e-3
+
+    def __post_init__(self):
+        _validate.positive("dt", self.dt)
+        _validate.positive("tau", self.tau)
+        if self.dt > self.tau:
+            raise ValueError(f"dt must not exceed tau ({self.tau} s), got {self.dt}")
+
+
+def run_rates(
+    weights: SparseWeights,
+    transfer: TransferParams,
+    rates,
+    duration: float,
+    external=None,
+    integration: Integration = Integration(),
+    record_every: float | None = None,
+    readout=None,
+    gain: float = 1.0,
+):
+    """Integrate ``tau dr/dt = -r + phi(J r + I)`` for ``duration`` seconds from ``rates``.
+
+    Parameters
+    ----------
+    weights : SparseWeights
+    transfer : TransferParams
+        ``phi`` of every neuron.
+    rates : array (N,)
+        Initial rates (Hz); not modified.
+    duration : float
+        Seconds to integrate; rounded to a whole number of steps.
+    external : array (N,) or None
+        Constant external input ``I`` during the run (``None``: zero, the delay period).
+    record_every : float or None
+        If given, ``readout(rates)`` is recorded every ``record_every`` seconds (and at the start).
+    readout : callable
+        Maps the rate vector to what is recorded (e.g. overlaps with every pattern).
+    gain : float
+        Factor on the recurrent input, in [0, 1] (1: the network as it is; 0: feed-forward only).
+
+    Returns
+    -------
+    rates : array (N,)
+        Rates at the end.
+    times, records : arrays
+        Only when ``record_every`` is given: the recording times and the stacked readouts.
+    """
+    n = weights.n_neurons
+    current = np.array(rates, dtype=np.float64)
+    if current.shape != (n,):
+        raise ValueError(f"rates must have shape ({n},), got {current.shape}")
+    _validate.in_range("duration", duration, 0.0, 1e6)
+    external = np.zeros(n) if external is None else np.ascontiguousarray(external, dtype=np.float64)
+    if external.shape != (n,):
+        raise ValueError(f"external must have shape ({n},), got {external.shape}")
+    gain = _validate.in_range("gain", gain, 0.0, 1.0)
+    n_steps = int(round(duration / integration.dt))
+    leak = integration.dt / integration.tau
+    conn = weights.connectivity
+
+    def advance(state, steps):
+        return _euler_steps(
+            conn.indptr, conn.indices, weights.values, state, external, gain, steps, leak, transfer.r_max, transfer.beta,
+            transfer.h0,
+        )
+
+    if record_every is None:
+        return advance(current, n_steps)
+    _validate.positive("record_every", record_every)
+    if readout is None:
+        raise ValueError("readout is required when record_every is given")
+    stride = max(1, int(round(record_every / integration.dt)))
+    times, records, done = [0.0], [readout(current)], 0
+    while done < n_steps:
+        steps = min(stride, n_steps - done)
+        current = advance(current, steps)
+        done += steps
+        times.append(done * integration.dt)
+        records.append(readout(current))
+    return current, np.array(times), np.array(records)
+
+
+# --- overlaps ---------------------------------------------------------------------------------
+
+
+def overlaps(rates, pre_factors) -> np.ndarray:
+    """``q_mu = (1/N) sum_i g(eta_i^mu) r_i`` for every pattern (Pereira & Brunel 2018).
+
+    ``pre_factors`` is ``RuleFactors.pre``, shape (N, p); ``rates`` is (N,) or (T, N).
+    """
+    rates = np.asarray(rates, dtype=float)
+    return rates @ pre_factors / pre_factors.shape[0]
+
+
+def normalised_overlaps(rates, pre_factors) -> np.ndarray:
+    """``m_mu = q_mu / (sqrt(E[g^2]) SD_i(r_i))``: the correlation-like overlap, in [-1, 1] roughly.
+
+    ``E[g^2]`` is taken over the neurons for each pattern.
+    """
+    rates = np.asarray(rates, dtype=float)
+    g_rms = np.sqrt(np.mean(np.asarray(pre_factors, float) ** 2, axis=0))
+    spread = np.std(rates, axis=-1, keepdims=True)
+    return overlaps(rates, pre_factors) / (g_rms * np.maximum(spread, 1e-12))

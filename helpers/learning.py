@@ -24,6 +24,7 @@ import numpy as np
 
 from . import _validate
 from .network import (
+    PAPER_INTEGRATION,
     Connectivity,
     Integration,
     SparseWeights,
@@ -106,7 +107,7 @@ def learn_online(
     transfer: TransferParams,
     rule: RuleParams,
     settings: OnlineSettings = OnlineSettings(),
-    integration: Integration = Integration(),
+    integration: Integration = PAPER_INTEGRATION,
     checkpoint=None,
     save_every: int = 10,
 ) -> OnlineLearning:

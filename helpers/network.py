@@ -102,7 +102,9 @@ def _sample_rows(counts, uniforms, n_candidates, first_row, indptr, indices):
                 segment[t] += 1
 
 
-def random_connectivity(n_neurons: int, c: float, rng: RandomLike = None, fixed_in_degree: bool = False) -> Connectivity:
+def random_connectivity(
+    n_neurons: int, c: float, rng: RandomLike = None, fixed_in_degree: bool = False
+) -> Connectivity:
     """Draw a random sparse connectivity without self-connections.
 
     Parameters
@@ -501,13 +503,17 @@ class Integration:
             raise ValueError(f"dt must not exceed tau ({self.tau} s), got {self.dt}")
 
 
+#: The paper's integration: dt = 0.5 ms, tau = 20 ms.
+PAPER_INTEGRATION = Integration()
+
+
 def run_rates(
     weights: SparseWeights,
     transfer: TransferParams,
     rates,
     duration: float,
     external=None,
-    integration: Integration = Integration(),
+    integration: Integration = PAPER_INTEGRATION,
     record_every: float | None = None,
     readout=None,
     gain: float = 1.0,
@@ -554,8 +560,8 @@ def run_rates(
 
     def advance(state, steps):
         return _euler_steps(
-            conn.indptr, conn.indices, weights.values, state, external, gain, steps, leak, transfer.r_max, transfer.beta,
-            transfer.h0,
+            conn.indptr, conn.indices, weights.values, state, external, gain, steps, leak,
+            transfer.r_max, transfer.beta, transfer.h0,
         )
 
     if record_every is None:

@@ -146,10 +146,12 @@ def learn_online(
             rates[:done] = saved["rates"][:done]
     weights = SparseWeights(connectivity, values)
     for mu in range(done, n_patterns):
-        evoked = run_rates(
-            weights, transfer, phi(patterns[mu], transfer), settings.presentation, patterns[mu], integration,
-            gain=settings.recurrent_gain,
-        )
+        evoked = phi(patterns[mu], transfer)  # without recurrence the start is the fixed point
+        if settings.recurrent_gain > 0:
+            evoked = run_rates(
+                weights, transfer, evoked, settings.presentation, patterns[mu], integration,
+                gain=settings.recurrent_gain,
+            )
         rates[mu] = evoked
         post = np.ascontiguousarray(post_factor(evoked, rule), dtype=np.float32)
         pre = np.ascontiguousarray(pre_factor(evoked, rule, q_g), dtype=np.float32)

@@ -106,3 +106,18 @@ def parameter_recovery(truth, estimate, *, intervals=None, covered=None, name=""
     ax.set_xlabel(f"true {name}")
     ax.set_ylabel(f"estimated {name}")
     return ax
+
+
+def weight_distribution(values, *, predicted=None, scale=1.0, bins=120, ax=None, label="network"):
+    """Histogram of synaptic weights in units of ``scale`` (e.g. ``A / (c N)``), with an optional
+    predicted density ``(centres, density)`` in the same units as ``values``."""
+    ax = _axes(ax)
+    values = np.asarray(values, dtype=float) / scale
+    ax.hist(values, bins=bins, density=True, color=COLORS["data"], alpha=0.7, label=label)
+    if predicted is not None:
+        centres, density = predicted
+        ax.plot(np.asarray(centres) / scale, np.asarray(density) * scale, color=COLORS["fit"], label="theory")
+    ax.axvline(0.0, color="0.4", lw=0.8)
+    ax.set_xlabel("weight $J_{ij}$ / ($A/cN$)")
+    ax.set_ylabel("density")
+    return ax

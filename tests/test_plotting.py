@@ -23,3 +23,13 @@ def test_functions_draw_on_the_given_axes_and_return_them():
     intervals = np.stack([truth - 0.1, truth + 0.1], axis=1)
     assert plotting.parameter_recovery(truth, truth, intervals=intervals, covered=np.ones(5, bool), ax=ax2) is ax2
     plt.close("all")
+
+
+def test_weight_distribution_draws_histogram_and_theory_in_scaled_units():
+    fig, ax = plt.subplots()
+    values = np.random.default_rng(1).normal(0, 2e-3, 1000)
+    centres = np.linspace(-1e-2, 1e-2, 50)
+    assert plotting.weight_distribution(values, predicted=(centres, np.ones(50)), scale=1e-3, ax=ax) is ax
+    line = next(line for line in ax.lines if line.get_label() == "theory")
+    assert np.allclose(line.get_xdata(), centres / 1e-3) and np.allclose(line.get_ydata(), 1e-3)
+    plt.close(fig)

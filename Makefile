@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: book test notebooks sync lint clean browser-deps
+.PHONY: book test notebooks sync lint bench clean browser-deps
 
 book: $(STAMP)  ## execute every notebook afresh and build the HTML book into _build/html
 	$(BIN)/jupyter-book build . --all -W -n --keep-going
@@ -22,7 +22,11 @@ sync: $(STAMP)  ## bring each .ipynb's cells in line with its .md source (output
 	$(BIN)/jupytext --sync notebooks/*.md
 
 lint: $(STAMP)
-	$(BIN)/ruff check helpers tests book/_ext
+	$(BIN)/ruff check helpers tests benchmarks book/_ext
+
+bench: $(STAMP)  ## time the kernels against numpy/scipy baselines; tables also saved under runs/benchmarks
+	mkdir -p runs/benchmarks
+	$(BIN)/python -m benchmarks.hebbian_weights --json runs/benchmarks/hebbian_weights.json
 
 $(STAMP): requirements.txt pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)

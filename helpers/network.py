@@ -339,7 +339,10 @@ def predicted_weight_statistics(
     skewness, kurtosis = k3 / (np.sqrt(p) * k2**1.5), k4 / (p * k2**2)
     if correlation is None:
         centres, density = predicted_weight_distribution(transfer, rule, p, connectivity)
-        fraction = float(np.sum(density[centres < 0]) * (centres[1] - centres[0]))
+        width = centres[1] - centres[0]
+        # each bin's mass spread uniformly over the bin, so the bin holding zero counts in part
+        below = np.clip((0.0 - (centres - width / 2)) / width, 0.0, 1.0)
+        fraction = float(np.sum(density * below) * width)
     else:
         correlation = np.asarray(correlation, dtype=float)
         if correlation.shape != (p, p):
@@ -362,7 +365,7 @@ def predicted_weight_statistics(
 
 def predicted_weight_distribution(
     transfer: TransferParams, rule: RuleParams, n_patterns: int, connectivity: Connectivity,
-    n_levels: int = 2000, n_bins: int = 2048,
+    n_levels: int = 2000, n_bins: int = 8192,
 ):
     """Density of ``J_ij`` over connected pairs, for independent patterns.
 

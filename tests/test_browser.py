@@ -70,7 +70,11 @@ def open_page(browser, url):
     return page, outside
 
 
-CHAPTERS = ["notebooks/01_transfer_function.html", "notebooks/02_learning_rule.html"]
+CHAPTERS = [
+    "notebooks/01_transfer_function.html",
+    "notebooks/02_learning_rule.html",
+    "notebooks/03_network_training.html",
+]
 PAGES = [
     "index.html",
     "book/intro.html",

@@ -31,6 +31,18 @@ SMALL = {
         "seed": 7,
     },
     "02_learning_rule": {"n_neurons": 60, "n_stimuli": 200, "n_familiar": 200, "n_boot": 50, "seed": 7},
+    "03_network_training": {
+        "n_neurons": 1500,
+        "c": 0.1,
+        "n_patterns": 20,
+        "n_realisations": 5,
+        "recurrent_gains": [0.0, 1.0],
+        "presentation": 0.05,
+        "sequence_length": 60,
+        "decay": 0.02,
+        "n_probed": 6,
+        "seed": 7,
+    },
 }
 BAD = {
     "01_transfer_function": [
@@ -42,6 +54,12 @@ BAD = {
         ("rule_amplitude", 0, r"rule_amplitude must be in \(0, 3\] input SDs, got 0"),
         ("n_boot", 3, "n_boot must be an integer >= 10, got 3"),
         ("recordings", 5, "recordings must be a file path or '', got 5"),
+    ],
+    "03_network_training": [
+        ("c", 1.5, r"c must be in \(0, 1\], got 1.5"),
+        ("rule", {"A": 1.0}, "rule must be 'published' or a dict with exactly the keys"),
+        ("recurrent_gains", [0.5, 2.0], r"recurrent_gains must be a list of at least 2 numbers in \[0, 1\]"),
+        ("n_probed", 500, r"n_probed must be an integer in \[4, sequence_length\]"),
     ],
 }
 MACHINE_PATHS = re.compile(r"(/[w]ork/|/[t]mp/|/[r]oot/|/[h]ome/\w+|site-packages)")  # classes: not a path itself

@@ -1,0 +1,67 @@
+"""Timing and memory measurement shared by the benchmarks.
+
+Times are medians over repeats after one warm-up call (which also compiles numba kernels). Peak
+memory is the peak of NumPy's allocations traced by ``tracemalloc`` during one call, above what
+was allocated before it: inputs are not counted, outputs and temporaries are. BLAS work buffers
+are not NumPy arrays and are not seen; they are small next to the arrays measured here.
+"""
+
+from __future__ import annotations
+
+import gc
+import statistics
+import time
+import tracemalloc
+
+
+def median_time(function, repeats: int = 5) -> float:
+    """Median wall time (s) of ``function()`` over ``repeats`` calls after one warm-up call."""
+    function()
+    times = []
+    for _ in range(repeats):
+        gc.collect()
+        start = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def peak_memory(function) -> int:
+    """Peak bytes allocated through NumPy while ``function()`` runs, its result included."""
+    gc.collect()
+    tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        before = tracemalloc.get_traced_memory()[0]
+        result = function()
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    del result
+    return peak - before
+
+
+def machine() -> dict:
+    """What the numbers were measured on."""
+    import os
+    import platform
+
+    import numba
+    import numpy
+    import scipy
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as info:
+            cpu = next(line.split(":", 1)[1].strip() for line in info if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "numba_threads": numba.get_num_threads(),
+        "python": platform.python_version(),
+        "numpy": numpy.__version__,
+        "scipy": scipy.__version__,
+        "numba": numba.__version__,
+    }

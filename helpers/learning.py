@@ -29,11 +29,10 @@ from .network import (
     Integration,
     SparseWeights,
     _check_patterns,
-    rule_factors,
     run_rates,
     weight_scale,
 )
-from .rules import RuleParams, gaussian_average, post_factor, pre_factor
+from .rules import RuleParams, balanced_q_g, gaussian_average, post_factor, pre_factor
 from .transfer import TransferParams, phi
 
 
@@ -128,7 +127,7 @@ def learn_online(
     scale = np.float32(weight_scale(rule, connectivity))
     bound = np.float32(np.inf if settings.bound is None else settings.bound * scale)
     keep = np.float32(1.0 - settings.decay)
-    q_g = rule_factors(np.zeros((1, 1)), transfer, rule).q_g
+    q_g = balanced_q_g(rule, transfer)
     key = _run_key(connectivity, patterns, transfer, rule, settings, integration)
 
     values = np.zeros(connectivity.n_synapses, dtype=np.float32)
@@ -179,7 +178,7 @@ def memory_strength(weights: SparseWeights, patterns, transfer: TransferParams, 
     noise from the other patterns of order ``sqrt(alpha)``; it is divided by that value.
     """
     patterns = _check_patterns(patterns, weights.n_neurons)
-    q_g = rule_factors(np.zeros((1, 1)), transfer, rule).q_g
+    q_g = balanced_q_g(rule, transfer)
     expected = rule.A * gaussian_average(lambda r: pre_factor(r, rule, q_g) * r, transfer)
     strengths = np.empty(patterns.shape[0])
     for mu, pattern in enumerate(patterns):

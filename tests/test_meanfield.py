@@ -1,0 +1,82 @@
+import dataclasses
+
+import numpy as np
+import pytest
+
+from helpers.meanfield import MeanField
+from helpers.rules import PUBLISHED_RULE, balanced_q_g, post_factor, pre_factor
+from helpers.transfer import PUBLISHED_MEDIANS, phi
+
+TRANSFER, RULE = PUBLISHED_MEDIANS, PUBLISHED_RULE
+
+
+@pytest.fixture(scope="module")
+def theory():
+    return MeanField(TRANSFER, RULE)
+
+
+def test_capacity_is_stable_when_the_grids_double(theory):
+    finer = MeanField(TRANSFER, RULE, pattern_nodes=401, noise_nodes=241)
+    assert abs(theory.capacity().alpha - finer.capacity().alpha) < 1e-4
+    assert 0.1 < theory.capacity().alpha < 2
+
+
+def test_solutions_satisfy_the_equations_by_monte_carlo(theory):
+    state = theory.retrieval(0.2)
+    rng = np.random.default_rng(0)
+    xi, z = rng.standard_normal(400_000), rng.standard_normal(400_000)
+    eta = phi(xi, TRANSFER)
+    f, g = post_factor(eta, RULE), pre_factor(eta, RULE, balanced_q_g(RULE, TRANSFER))
+    rates = phi(RULE.A * f * state.q + np.sqrt(state.delta) * z, TRANSFER)
+    q_mc = np.mean(g * rates)
+    assert q_mc == pytest.approx(state.q, abs=4 * np.std(g * rates) / np.sqrt(xi.size))
+    predicted_delta = 0.2 * RULE.A**2 * np.mean(f**2) * np.mean(g**2) * np.mean(rates**2)
+    assert predicted_delta == pytest.approx(state.delta, rel=0.01)
+    assert state.m == pytest.approx(q_mc / np.sqrt(np.mean(g**2) * np.var(rates)), rel=0.01)
+
+
+def test_branch_and_capacity(theory):
+    critical = theory.capacity()
+    loads = [s.alpha for s in theory.branch(40)]
+    assert max(loads) <= critical.alpha + 1e-6  # the capacity is the branch's first maximum
+    assert theory.retrieval(0.0).delta == 0 and theory.retrieval(0.0).q == pytest.approx(theory.noise_free_overlap())
+    # the stable state's overlap falls with the load, and there is none above capacity
+    m = [theory.retrieval(a).m for a in (0.1, 0.3, 0.5)]
+    assert m[0] > m[1] > m[2] > critical.m
+    assert theory.retrieval(critical.alpha * 1.01) is None
+    with pytest.raises(ValueError, match="alpha must be in"):
+        theory.retrieval(-0.1)
+
+
+def test_no_retrieval_with_a_weak_rule():
+    weak = MeanField(TRANSFER, dataclasses.replace(RULE, A=0.3))
+    assert weak.noise_free_overlap() == 0 and weak.capacity().alpha == 0
+
+
+def test_background_solves_its_equation_and_is_stable_at_median_amplitude(theory):
+    state = theory.background(0.3)
+    rng = np.random.default_rng(1)
+    rates = phi(np.sqrt(state.delta) * rng.standard_normal(400_000), TRANSFER)
+    assert 0.3 * theory.noise_per_load * np.mean(rates**2) == pytest.approx(state.delta, rel=0.01)
+    assert theory.background(0.0).sd_rate == 0 and theory.background(0.0).mean_rate == pytest.approx(phi(0.0, TRANSFER))
+    assert 0 < theory.background_gain(0.3) < 1
+    strong = MeanField(TRANSFER, dataclasses.replace(RULE, A=3 * RULE.A))
+    assert strong.background_gain(0.0) > 1  # three times the amplitude: the background loses stability
+
+
+def test_finite_in_degree_correction_vanishes_for_large_k(theory):
+    huge = MeanField(TRANSFER, RULE, in_degree=1e9)
+    assert huge.capacity().alpha == pytest.approx(theory.capacity().alpha, abs=1e-5)
+    small = MeanField(TRANSFER, RULE, in_degree=100)
+    assert small.retrieval(0.1).m < theory.retrieval(0.1).m  # the self-noise lowers the overlap
+    with pytest.raises(ValueError, match="in_degree must be"):
+        MeanField(TRANSFER, RULE, in_degree=0)
+
+
+def test_rate_histogram_is_a_density(theory):
+    state = theory.retrieval(0.1)
+    edges = np.linspace(0, TRANSFER.r_max, 81)
+    density = theory.rate_histogram(state, edges)
+    assert np.sum(density * np.diff(edges)) == pytest.approx(1.0, abs=1e-6)
+    centres = 0.5 * (edges[1:] + edges[:-1])
+    assert np.sum(centres * density * np.diff(edges)) == pytest.approx(state.mean_rate, rel=0.02)

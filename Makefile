@@ -27,6 +27,7 @@ lint: $(STAMP)
 bench: $(STAMP)  ## time the kernels against numpy/scipy baselines; tables also saved under runs/benchmarks
 	mkdir -p runs/benchmarks
 	$(BIN)/python -m benchmarks.hebbian_weights --json runs/benchmarks/hebbian_weights.json
+	$(BIN)/python -m benchmarks.rate_dynamics --json runs/benchmarks/rate_dynamics.json
 
 $(STAMP): requirements.txt pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)

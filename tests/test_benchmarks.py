@@ -1,6 +1,6 @@
 """The benchmarks run and their constructions agree; their timings are never asserted."""
 
-from benchmarks import hebbian_weights
+from benchmarks import hebbian_weights, rate_dynamics
 
 
 def test_hebbian_weight_benchmark_runs_and_its_baselines_agree():
@@ -11,3 +11,18 @@ def test_hebbian_weight_benchmark_runs_and_its_baselines_agree():
     assert result["best_baseline"].startswith("row blocks")
     assert all(row["seconds"] > 0 and row["peak_bytes"] > 0 for row in result["rows"])
     assert "Hebbian weights: N = 300" in hebbian_weights.show(result)
+
+
+def test_rate_dynamics_benchmark_runs_and_its_baselines_agree():
+    # run_workload() raises if a baseline's step differs from the kernel's
+    result = rate_dynamics.run_workload(n=500, c=0.1, repeats=1, bandwidth=1e10)
+    names = [row["candidate"] for row in result["rows"]]
+    assert names[0] == "package kernel" and result["best_baseline"].startswith("scipy CSR")
+    assert all(row["seconds_per_step"] > 0 and row["fraction_of_bound"] > 0 for row in result["rows"])
+    assert result["workload"]["weight_bytes"] == 6 * result["workload"]["n_synapses"] + 8 * 501
+    text = rate_dynamics.show({"read_bandwidth_bytes_per_s": 1e10, "workloads": [result]})
+    assert "Euler step: N = 500" in text and "of the bandwidth bound" in text
+
+
+def test_read_bandwidth_is_a_rate():
+    assert rate_dynamics.read_bandwidth(n_bytes=8 * 2**20, repeats=1) > 1e8  # more than 100 MB/s

@@ -1,0 +1,176 @@
+"""One Euler step of the rate network: the package's kernel against scipy.sparse plus numpy.
+
+Workloads (issue 5): N = 10 000, c = 0.05 and N = 50 000, c = 0.005, weights of the published rule
+storing p = 0.2 cN patterns. A step is ``r <- r + dt/tau (-r + phi(J r))``.
+
+Baselines, as a competent scipy user would write the step: ``J @ r`` with a ``csr_matrix``, then
+the sigmoid and the update in numpy. Both float32 (the package's precision) and float64 setups are
+timed and the faster is the baseline. Every candidate starts from the same rates; its new rates
+are checked against the package's before timing.
+
+The bound: a step must read every weight (value and index) and the row pointers at least once.
+The machine's read bandwidth is measured here by a parallel sum over a 512 MiB array, and
+``bytes of the weights / bandwidth`` is the fastest a step could be; the table gives the
+fraction of that bound each candidate reaches. A batch of trials (several network states
+integrated together, as the chapter does) is shown as a further row: it reads the weights once
+for all of them.
+
+Run: ``python -m benchmarks.rate_dynamics [--json out.json]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import numba
+import numpy as np
+
+from benchmarks._measure import machine, median_time
+from helpers import network
+from helpers.rules import PUBLISHED_RULE
+from helpers.transfer import PUBLISHED_MEDIANS, phi
+
+WORKLOADS = ((10_000, 0.05), (50_000, 0.005))
+BATCH = 8
+
+
+@numba.njit(parallel=True, fastmath=True, cache=True)
+def _parallel_sum(values, n_chunks):
+    """Sum of a float32 array in ``n_chunks`` parallel, vectorised streams: a read-bandwidth probe."""
+    size = values.size // n_chunks
+    partial = np.zeros(n_chunks, dtype=np.float32)
+    for chunk in numba.prange(n_chunks):
+        total = np.float32(0.0)
+        for k in range(chunk * size, (chunk + 1) * size):
+            total += values[k]
+        partial[chunk] = total
+    return partial.sum()
+
+
+def read_bandwidth(n_bytes: int = 512 * 2**20, repeats: int = 5) -> float:
+    """Bytes per second the machine reads from memory with all numba threads (STREAM-like 'sum')."""
+    values = np.ones(n_bytes // 4, dtype=np.float32)
+    chunks = 64 * numba.get_num_threads()
+    seconds = median_time(lambda: _parallel_sum(values, chunks), repeats)
+    return values.nbytes / seconds
+
+
+def scipy_step(matrix, rates, leak, transfer):
+    """The step as a scipy user writes it (dtype follows ``matrix`` and ``rates``)."""
+    one = rates.dtype.type(1)
+    field = matrix @ rates
+    target = transfer.r_max / (one + np.exp(-transfer.beta * (field - transfer.h0)))
+    return rates + leak * (target - rates)
+
+
+def run_workload(n: int, c: float, repeats: int, bandwidth: float, seed: int = 0) -> dict:
+    transfer = PUBLISHED_MEDIANS
+    connect_seed, pattern_seed = np.random.SeedSequence(seed).spawn(2)
+    connectivity = network.random_connectivity(n, c, np.random.default_rng(connect_seed))
+    patterns = network.draw_patterns(n, max(2, int(0.2 * c * n)), np.random.default_rng(pattern_seed))
+    weights = network.hebbian_weights(connectivity, patterns, transfer, PUBLISHED_RULE)
+    rates = phi(patterns[0], transfer)
+    integration = network.PAPER_INTEGRATION
+    leak = integration.dt / integration.tau
+
+    def package():
+        return network.run_rates(weights, transfer, rates, integration.dt)
+
+    batch_rates = phi(patterns[np.arange(BATCH) % len(patterns)], transfer)
+
+    def package_batch():
+        return network.run_rates(weights, transfer, batch_rates, integration.dt)
+
+    matrix32 = weights.to_scipy()
+    matrix64 = matrix32.astype(np.float64)
+    rates32, rates64 = rates.astype(np.float32), rates.copy()
+    baselines = {
+        "scipy CSR float32 + numpy": lambda: scipy_step(matrix32, rates32, np.float32(leak), _as32(transfer)),
+        "scipy CSR float64 + numpy": lambda: scipy_step(matrix64, rates64, leak, transfer),
+    }
+    reference = package()
+    scale = float(np.abs(reference).max())
+    for name, step in baselines.items():
+        difference = float(np.abs(np.asarray(step(), dtype=np.float64) - reference).max())
+        if difference > 1e-4 * scale:
+            raise AssertionError(f"{name} differs from the kernel by {difference:.3g} Hz")
+    batch_reference = package_batch()
+    if float(np.abs(batch_reference[0] - reference).max()) > 1e-4 * scale:
+        raise AssertionError("the batched kernel's first trial differs from the single-state kernel")
+
+    weight_bytes = weights.values.nbytes + connectivity.indices.nbytes + connectivity.indptr.nbytes
+    bound = weight_bytes / bandwidth
+    rows = [{"candidate": "package kernel", "seconds_per_step": median_time(package, repeats)}]
+    for name, step in baselines.items():
+        rows.append({"candidate": name, "seconds_per_step": median_time(step, repeats)})
+    batch_seconds = median_time(package_batch, repeats)
+    rows.append({"candidate": f"package kernel, {BATCH} trials together (per trial)",
+                 "seconds_per_step": batch_seconds / BATCH})
+    ours = rows[0]["seconds_per_step"]
+    for row in rows:
+        row["time_vs_kernel"] = row["seconds_per_step"] / ours
+        row["fraction_of_bound"] = bound / row["seconds_per_step"]
+    best = min(rows[1:3], key=lambda r: r["seconds_per_step"])
+    return {
+        "workload": {"n_neurons": n, "c": c, "n_synapses": connectivity.n_synapses, "weight_bytes": int(weight_bytes)},
+        "bound_seconds": bound,
+        "rows": rows,
+        "best_baseline": best["candidate"],
+        "speedup_vs_best": best["seconds_per_step"] / ours,
+        "fraction_of_bound": bound / ours,
+        "seconds_per_simulated_second": ours * round(1.0 / integration.dt),
+    }
+
+
+def _as32(transfer):
+    """The transfer parameters as float32 scalars, so that numpy keeps the float32 baseline in float32."""
+    return type("Transfer32", (), {k: np.float32(getattr(transfer, k)) for k in ("r_max", "beta", "h0")})
+
+
+def run(workloads=WORKLOADS, repeats: int = 20) -> dict:
+    bandwidth = read_bandwidth()
+    return {
+        "read_bandwidth_bytes_per_s": bandwidth,
+        "workloads": [run_workload(n, c, repeats, bandwidth) for n, c in workloads],
+        "machine": machine(),
+    }
+
+
+def show(result: dict) -> str:
+    lines = [f"read bandwidth (parallel sum over 512 MiB): {result['read_bandwidth_bytes_per_s'] / 1e9:.1f} GB/s"]
+    for work in result["workloads"]:
+        w = work["workload"]
+        lines += [
+            "",
+            f"Euler step: N = {w['n_neurons']}, c = {w['c']}, {w['n_synapses']:,} synapses, "
+            f"{w['weight_bytes'] / 2**20:.0f} MiB of weights; bound {work['bound_seconds'] * 1e3:.2f} ms",
+            f"{'candidate':<48} {'ms/step':>8} {'x kernel':>9} {'of bound':>9}",
+        ]
+        for row in work["rows"]:
+            lines.append(
+                f"{row['candidate']:<48} {row['seconds_per_step'] * 1e3:>8.2f} {row['time_vs_kernel']:>9.2f} "
+                f"{row['fraction_of_bound']:>9.2f}"
+            )
+        lines.append(
+            f"against the faster baseline ({work['best_baseline']}): {work['speedup_vs_best']:.2f}x faster; "
+            f"{work['fraction_of_bound']:.2f} of the bandwidth bound; one simulated second takes "
+            f"{work['seconds_per_simulated_second']:.1f} s"
+        )
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=20)
+    parser.add_argument("--json", help="also write the result to this JSON file")
+    args = parser.parse_args(argv)
+    result = run(repeats=args.repeats)
+    print(show(result))
+    if args.json:
+        with open(args.json, "w") as out:
+            json.dump(result, out, indent=2)
+
+
+if __name__ == "__main__":
+    main()

@@ -21,6 +21,7 @@ def test_build_has_no_warnings(built_book):
         ("01_transfer_function", "The transfer function of ITC neurons"),
         ("02_learning_rule", "Inferring the learning rule"),
         ("03_network_training", "Training a sparse recurrent network"),
+        ("04_attractor_retrieval", "Attractor retrieval, mean-field theory and capacity"),
     ],
 )
 def test_chapters_figures_and_offline_mathjax(built_book, stem, title):

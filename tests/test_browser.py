@@ -74,6 +74,7 @@ CHAPTERS = [
     "notebooks/01_transfer_function.html",
     "notebooks/02_learning_rule.html",
     "notebooks/03_network_training.html",
+    "notebooks/04_attractor_retrieval.html",
 ]
 PAGES = [
     "index.html",

@@ -43,6 +43,17 @@ SMALL = {
         "n_probed": 6,
         "seed": 7,
     },
+    "04_attractor_retrieval": {
+        "n_neurons": 4000,
+        "c": 0.025,
+        "loads": [0.1, 0.4, 1.5],
+        "n_realisations": 1,
+        "n_cued": 4,
+        "settle": 0.1,
+        "delay": 0.2,
+        "cue_correlations": [0.2, 1.0],
+        "seed": 7,
+    },
 }
 BAD = {
     "01_transfer_function": [
@@ -60,6 +71,12 @@ BAD = {
         ("rule", {"A": 1.0}, "rule must be 'published' or a dict with exactly the keys"),
         ("recurrent_gains", [0.5, 2.0], r"recurrent_gains must be a list of at least 2 numbers in \[0, 1\]"),
         ("n_probed", 500, r"n_probed must be an integer in \[4, sequence_length\]"),
+    ],
+    "04_attractor_retrieval": [
+        ("c", 0.001, r"c \* \(n_neurons - 1\) must be at least 50 inputs per neuron"),
+        ("loads", [0.1, 5.0], r"loads must be a list of at least 3 numbers in \(0, 3\]"),
+        ("delay", 0.0, r"delay must be in \[0.1, 10\] s"),
+        ("chaotic_load", 0.01, r"chaotic_load gives round\(alpha \* cN\) = 1 patterns, fewer than n_cued"),
     ],
 }
 MACHINE_PATHS = re.compile(r"(/[w]ork/|/[t]mp/|/[r]oot/|/[h]ome/\w+|site-packages)")  # classes: not a path itself

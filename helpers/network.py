@@ -464,54 +464,49 @@ def draw_patterns(n_neurons: int, n_patterns: int, rng: RandomLike = None, rho: 
 # --- rate dynamics ----------------------------------------------------------------------------
 
 
-@numba.njit(parallel=True, cache=True)
-def _field(indptr, indices, values, rates, out):
-    """``out[i] = sum_k values[k] rates[indices[k]]`` over row ``i``: one sparse matrix-vector product.
+@numba.njit(cache=True)
+def _row_field(indptr, indices, values, rates, i):
+    """``sum_k values[k] rates[indices[k]]`` over row ``i``: the recurrent input of neuron ``i``.
 
     Deliberately not ``fastmath``: LLVM would vectorise the gather ``rates[indices[k]]`` into
     AVX-512 gather instructions, which are microcoded on AMD Zen 4 and made the loop twice as
     slow. Four independent partial sums instead hide the latency of the floating-point adds.
     """
+    start = indptr[i]
+    n = indptr[i + 1] - start
+    s0 = s1 = s2 = s3 = rates.dtype.type(0.0)  # float32 sums for the float32 state
+    for b in range(n // 4):
+        k = start + 4 * b
+        s0 += values[k] * rates[indices[k]]
+        s1 += values[k + 1] * rates[indices[k + 1]]
+        s2 += values[k + 2] * rates[indices[k + 2]]
+        s3 += values[k + 3] * rates[indices[k + 3]]
+    for k in range(start + 4 * (n // 4), start + n):
+        s0 += values[k] * rates[indices[k]]
+    return (s0 + s1) + (s2 + s3)
+
+
+@numba.njit(parallel=True, cache=True)
+def _field(indptr, indices, values, rates, out):
+    """``out = J r``: one sparse matrix-vector product, rows in parallel."""
     for i in numba.prange(indptr.size - 1):
-        start = indptr[i]
-        n = indptr[i + 1] - start
-        s0 = s1 = s2 = s3 = np.float32(0.0)
-        for b in range(n // 4):
-            k = start + 4 * b
-            s0 += values[k] * rates[indices[k]]
-            s1 += values[k + 1] * rates[indices[k + 1]]
-            s2 += values[k + 2] * rates[indices[k + 2]]
-            s3 += values[k + 3] * rates[indices[k + 3]]
-        for k in range(start + 4 * (n // 4), start + n):
-            s0 += values[k] * rates[indices[k]]
-        out[i] = (s0 + s1) + (s2 + s3)
+        out[i] = _row_field(indptr, indices, values, rates, i)
 
 
 @numba.njit(parallel=True, cache=True)
 def _euler_steps(indptr, indices, values, rates, external, gain, n_steps, leak, r_max, beta, h0):
     """``n_steps`` forward-Euler steps of ``tau dr/dt = -r + phi(gain J r + I)`` for one network state.
 
-    ``rates`` (N,) float32, ``leak = dt / tau``. Each step is one pass over the synapses (the
-    loop of ``_field``) fused with the update, so the weights are read once per step and no
-    temporary is made. Two buffers alternate so that every neuron sees the rates of the same
-    step; the function returns the buffer holding the last step.
+    ``rates`` (N,) float32, ``leak = dt / tau``. Each step is one pass over the synapses fused
+    with the update, so the weights are read once per step and no temporary is made. Two
+    buffers alternate so that every neuron sees the rates of the same step; the function
+    returns the buffer holding the last step.
     """
     current = rates
     following = np.empty_like(rates)
     for _ in range(n_steps):
         for i in numba.prange(indptr.size - 1):
-            start = indptr[i]
-            n = indptr[i + 1] - start
-            s0 = s1 = s2 = s3 = np.float32(0.0)
-            for b in range(n // 4):
-                k = start + 4 * b
-                s0 += values[k] * current[indices[k]]
-                s1 += values[k + 1] * current[indices[k + 1]]
-                s2 += values[k + 2] * current[indices[k + 2]]
-                s3 += values[k + 3] * current[indices[k + 3]]
-            for k in range(start + 4 * (n // 4), start + n):
-                s0 += values[k] * current[indices[k]]
-            h = external[i] + gain * ((s0 + s1) + (s2 + s3))
+            h = external[i] + gain * _row_field(indptr, indices, values, current, i)
             target = r_max / (np.float32(1.0) + np.exp(-beta * (h - h0)))
             following[i] = current[i] + leak * (target - current[i])
         current, following = following, current

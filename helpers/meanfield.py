@@ -230,6 +230,22 @@ class MeanField:
                 states.append(self.state(q, delta, alpha))
         return states
 
+    def stable_branch(self, n_points: int = 30) -> list[RetrievalState]:
+        """Stable retrieval states from zero load to the capacity, evenly spaced in ``q``.
+
+        One solve per point (``load_at_overlap``), where calling :meth:`retrieval` at given loads
+        would search ``q`` for each: the way to draw the curve ``m(alpha)``.
+        """
+        _validate.integer_at_least("n_points", n_points, 2)
+        critical = self.capacity()
+        if critical.alpha == 0:
+            return [critical]
+        states = [self.retrieval(0.0)]
+        for q in np.linspace(self.noise_free_overlap(), critical.q, n_points)[1:-1]:
+            alpha, delta = self.load_at_overlap(q)
+            states.append(self.state(q, delta, alpha))
+        return states + [critical]
+
     def capacity(self) -> RetrievalState:
         """The retrieval state at the capacity: the saddle-node where the retrieval branch ends.
 

@@ -44,6 +44,12 @@ def test_branch_and_capacity(theory):
     m = [theory.retrieval(a).m for a in (0.1, 0.3, 0.5)]
     assert m[0] > m[1] > m[2] > critical.m
     assert theory.retrieval(critical.alpha * 1.01) is None
+    # the stable branch runs from zero load to capacity, through the states retrieval() finds
+    curve = theory.stable_branch(12)
+    assert curve[0].alpha == 0 and curve[-1].alpha == critical.alpha
+    assert np.all(np.diff([s.alpha for s in curve]) > 0)
+    middle = curve[5]
+    assert theory.retrieval(middle.alpha).m == pytest.approx(middle.m, abs=1e-6)
     with pytest.raises(ValueError, match="alpha must be in"):
         theory.retrieval(-0.1)
 

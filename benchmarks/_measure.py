@@ -9,6 +9,7 @@ are not NumPy arrays and are not seen; they are small next to the arrays measure
 from __future__ import annotations
 
 import gc
+import json
 import statistics
 import time
 import tracemalloc
@@ -65,3 +66,11 @@ def machine() -> dict:
         "scipy": scipy.__version__,
         "numba": numba.__version__,
     }
+
+
+def report(result: dict, text: str, json_path: str | None) -> None:
+    """Print a benchmark's table and, when a path is given, save its result as JSON."""
+    print(text)
+    if json_path:
+        with open(json_path, "w") as out:
+            json.dump(result, out, indent=2)

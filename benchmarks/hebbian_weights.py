@@ -17,11 +17,10 @@ Run: ``python -m benchmarks.hebbian_weights [--n 10000 --c 0.05 --p 200] [--json
 from __future__ import annotations
 
 import argparse
-import json
 
 import numpy as np
 
-from benchmarks._measure import machine, median_time, peak_memory
+from benchmarks._measure import machine, median_time, peak_memory, report
 from helpers import network
 from helpers.rules import PUBLISHED_RULE, balanced_q_g, post_factor, pre_factor
 from helpers.transfer import PUBLISHED_MEDIANS, phi
@@ -126,10 +125,7 @@ def main(argv=None):
     parser.add_argument("--json", help="also write the result to this JSON file")
     args = parser.parse_args(argv)
     result = run(args.n, args.c, args.p, args.repeats)
-    print(show(result))
-    if args.json:
-        with open(args.json, "w") as out:
-            json.dump(result, out, indent=2)
+    report(result, show(result), args.json)
 
 
 if __name__ == "__main__":

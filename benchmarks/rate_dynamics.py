@@ -21,12 +21,11 @@ Run: ``python -m benchmarks.rate_dynamics [--json out.json]``.
 from __future__ import annotations
 
 import argparse
-import json
 
 import numba
 import numpy as np
 
-from benchmarks._measure import machine, median_time
+from benchmarks._measure import machine, median_time, report
 from helpers import network
 from helpers.rules import PUBLISHED_RULE
 from helpers.transfer import PUBLISHED_MEDIANS, phi
@@ -166,10 +165,7 @@ def main(argv=None):
     parser.add_argument("--json", help="also write the result to this JSON file")
     args = parser.parse_args(argv)
     result = run(repeats=args.repeats)
-    print(show(result))
-    if args.json:
-        with open(args.json, "w") as out:
-            json.dump(result, out, indent=2)
+    report(result, show(result), args.json)
 
 
 if __name__ == "__main__":

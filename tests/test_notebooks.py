@@ -44,8 +44,8 @@ SMALL = {
         "seed": 7,
     },
     "04_attractor_retrieval": {
-        "n_neurons": 4000,
-        "c": 0.025,
+        "n_neurons": 10000,  # smaller networks lose fixed-point and chaotic retrieval (checked at 4000)
+        "c": 0.01,
         "loads": [0.1, 0.4, 1.5],
         "n_realisations": 1,
         "n_cued": 4,

@@ -464,7 +464,15 @@ def draw_patterns(n_neurons: int, n_patterns: int, rng: RandomLike = None, rho: 
 # --- rate dynamics ----------------------------------------------------------------------------
 
 
-@numba.njit(cache=True)
+#: Offsets into the synapse arrays are unsigned: numba then skips its negative-index wrap-around
+#: test on every access, which cost about 20 % of a step (signed offsets read from ``indptr``
+#: could be negative as far as the compiler knows).
+_ONE, _FOUR = numba.uint64(1), numba.uint64(4)
+#: Trials advanced together by the batch kernel: eight float32 rates fill one 256-bit register.
+_TRIAL_BLOCK = 8
+
+
+@numba.njit(cache=True, inline="always")
 def _row_field(indptr, indices, values, rates, i):
     """``sum_k values[k] rates[indices[k]]`` over row ``i``: the recurrent input of neuron ``i``.
 
@@ -472,17 +480,19 @@ def _row_field(indptr, indices, values, rates, i):
     AVX-512 gather instructions, which are microcoded on AMD Zen 4 and made the loop twice as
     slow. Four independent partial sums instead hide the latency of the floating-point adds.
     """
-    start = indptr[i]
-    n = indptr[i + 1] - start
+    k = numba.uint64(indptr[i])
+    stop = numba.uint64(indptr[i + 1])
+    stop4 = k + (stop - k) // _FOUR * _FOUR
     s0 = s1 = s2 = s3 = rates.dtype.type(0.0)  # float32 sums for the float32 state
-    for b in range(n // 4):
-        k = start + 4 * b
+    while k < stop4:
         s0 += values[k] * rates[indices[k]]
-        s1 += values[k + 1] * rates[indices[k + 1]]
-        s2 += values[k + 2] * rates[indices[k + 2]]
-        s3 += values[k + 3] * rates[indices[k + 3]]
-    for k in range(start + 4 * (n // 4), start + n):
+        s1 += values[k + _ONE] * rates[indices[k + _ONE]]
+        s2 += values[k + numba.uint64(2)] * rates[indices[k + numba.uint64(2)]]
+        s3 += values[k + numba.uint64(3)] * rates[indices[k + numba.uint64(3)]]
+        k += _FOUR
+    while k < stop:
         s0 += values[k] * rates[indices[k]]
+        k += _ONE
     return (s0 + s1) + (s2 + s3)
 
 
@@ -517,27 +527,40 @@ def _euler_steps(indptr, indices, values, rates, external, gain, n_steps, leak, 
 def _euler_steps_batch(indptr, indices, values, rates, external, gain, n_steps, leak, r_max, beta, h0):
     """As ``_euler_steps`` for ``B`` independent states at once: ``rates`` and ``external`` are (N, B).
 
-    Each weight is read once per step for all ``B`` states, whose rates for one pre-synaptic
-    neuron sit side by side in memory: trials (cues, realisations of noise, a perturbed twin)
-    cost far less together than one after another. Row ``i`` of the output buffer serves as
-    the accumulator, so nothing is allocated inside the loop.
+    ``B`` must be a multiple of ``_TRIAL_BLOCK`` (``run_rates`` pads). Each weight is read once per
+    step for every block of eight states, whose rates for one pre-synaptic neuron sit side by
+    side in memory: trials (cues, realisations of noise, a perturbed twin) cost far less
+    together than one after another. The eight sums live in registers (LLVM packs them into one
+    vector), not in memory.
     """
-    n_trials = rates.shape[1]
+    n_blocks = rates.shape[1] // _TRIAL_BLOCK
+    one = np.float32(1.0)
     current = rates
     following = np.empty_like(rates)
     for _ in range(n_steps):
         for i in numba.prange(indptr.size - 1):
-            for t in range(n_trials):
-                following[i, t] = 0.0
-            for k in range(indptr[i], indptr[i + 1]):
-                weight = values[k]
-                j = indices[k]
-                for t in range(n_trials):
-                    following[i, t] += weight * current[j, t]
-            for t in range(n_trials):
-                h = external[i, t] + gain * following[i, t]
-                target = r_max / (np.float32(1.0) + np.exp(-beta * (h - h0)))
-                following[i, t] = current[i, t] + leak * (target - current[i, t])
+            stop = numba.uint64(indptr[i + 1])
+            for block in range(n_blocks):
+                t = _TRIAL_BLOCK * block
+                a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = np.float32(0.0)
+                k = numba.uint64(indptr[i])
+                while k < stop:
+                    weight = values[k]
+                    j = indices[k]
+                    a0 += weight * current[j, t]
+                    a1 += weight * current[j, t + 1]
+                    a2 += weight * current[j, t + 2]
+                    a3 += weight * current[j, t + 3]
+                    a4 += weight * current[j, t + 4]
+                    a5 += weight * current[j, t + 5]
+                    a6 += weight * current[j, t + 6]
+                    a7 += weight * current[j, t + 7]
+                    k += _ONE
+                sums = (a0, a1, a2, a3, a4, a5, a6, a7)
+                for u in range(_TRIAL_BLOCK):
+                    h = external[i, t + u] + gain * sums[u]
+                    target = r_max / (one + np.exp(-beta * (h - h0)))
+                    following[i, t + u] = current[i, t + u] + leak * (target - current[i, t + u])
         current, following = following, current
     return current
 
@@ -619,10 +642,21 @@ def run_rates(
         np.float32(gain), np.float32(integration.dt / integration.tau),
         np.float32(transfer.r_max), np.float32(transfer.beta), np.float32(transfer.h0),
     )
-    if batched:  # the kernel wants each neuron's trials side by side: (N, n_trials)
-        state = np.ascontiguousarray(start.T, dtype=np.float32)
-        inputs = np.ascontiguousarray(np.broadcast_to(inputs, start.shape).T, dtype=np.float32)
-        kernel, as_rates = _euler_steps_batch, lambda x: x.T.astype(np.float64)
+    if batched and len(start) > 1:
+        # The kernel wants each neuron's trials side by side, (N, B), with B padded to whole
+        # blocks; the padding trials (zero rates, zero input) are integrated and dropped.
+        n_trials = len(start)
+        width = -(-n_trials // _TRIAL_BLOCK) * _TRIAL_BLOCK
+        state = np.zeros((n, width), dtype=np.float32)
+        state[:, :n_trials] = start.T
+        padded_inputs = np.zeros((n, width), dtype=np.float32)
+        padded_inputs[:, :n_trials] = np.broadcast_to(inputs, start.shape).T
+        inputs = padded_inputs
+        kernel, as_rates = _euler_steps_batch, lambda x: x[:, :n_trials].T.astype(np.float64)
+    elif batched:  # one trial: the single-state kernel, without padding it to a block
+        state = start[0].astype(np.float32)
+        inputs = np.broadcast_to(inputs, start.shape)[0].astype(np.float32)
+        kernel, as_rates = _euler_steps, lambda x: x[None, :].astype(np.float64)
     else:
         state = start.astype(np.float32)
         inputs = inputs.astype(np.float32)

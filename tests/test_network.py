@@ -215,6 +215,24 @@ def test_trials_integrated_together_match_one_by_one():
     np.testing.assert_allclose(shared[1], alone, rtol=1e-5, atol=1e-5)
 
 
+def test_batches_of_any_size_match_one_by_one():
+    """One trial, and nine (a whole block of eight plus one padded block)."""
+    n = 300
+    conn = network.random_connectivity(n, 0.1, 8)
+    patterns = network.draw_patterns(n, 9, 9)
+    weights = network.hebbian_weights(conn, patterns, TRANSFER, RULE)
+    starts = phi(patterns, TRANSFER)
+    one = network.run_rates(weights, TRANSFER, starts[:1], 0.05, 0.3 * patterns[:1])
+    assert one.shape == (1, n)
+    np.testing.assert_allclose(one[0], network.run_rates(weights, TRANSFER, starts[0], 0.05, 0.3 * patterns[0]),
+                               rtol=1e-5, atol=1e-5)
+    nine = network.run_rates(weights, TRANSFER, starts, 0.05, 0.3 * patterns)
+    assert nine.shape == (9, n)
+    for trial in (0, 7, 8):
+        alone = network.run_rates(weights, TRANSFER, starts[trial], 0.05, 0.3 * patterns[trial])
+        np.testing.assert_allclose(nine[trial], alone, rtol=1e-5, atol=1e-5)
+
+
 def test_indices_take_the_smallest_unsigned_type():
     largest_short = network.random_connectivity(65_536, 1e-4, 0)  # indices up to 65 535
     assert largest_short.indices.dtype == np.uint16

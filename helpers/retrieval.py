@@ -10,11 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.sparse import linalg as sparse_linalg
 
 from . import _validate
 from .network import PAPER_INTEGRATION, Integration, SparseWeights, normalised_overlaps, run_rates
 from .rng import RandomLike, as_generator
-from .transfer import TransferParams
+from .transfer import TransferParams, phi_derivative
 
 #: Normalised overlap above which a pattern counts as retrieved.
 RETRIEVAL_THRESHOLD = 0.5
@@ -186,3 +187,29 @@ def lyapunov_exponent(
         growth += np.log(distance / separation)
         pair[1] = pair[0] + difference * (separation / distance)
     return growth / (n_intervals * interval)
+
+
+def leading_eigenvalues(weights: SparseWeights, transfer: TransferParams, rates, count: int = 4, external=None):
+    """The ``count`` eigenvalues of largest real part of ``phi'(h) J`` at ``rates`` (``h = J r + I``).
+
+    Linearised around a fixed point, ``tau d(delta r)/dt = -delta r + phi'(h) J delta r``: the
+    fixed point is stable when every eigenvalue of ``phi'(h) J`` has real part below 1. At the
+    background state, the leading eigenvalues belong to the stored patterns' directions; the
+    mean-field theory puts them all at ``MeanField.background_gain``, a finite network spreads
+    them. Computed by ARPACK on the sparse weights (float64), sorted by decreasing real part.
+    """
+    n = weights.n_neurons
+    reference = _check_batch("rates", rates, n)[0]
+    count = _validate.integer_at_least("count", count, 1)
+    if count > n - 2:
+        raise ValueError(f"count must be at most N - 2 = {n - 2}, got {count}")
+    matrix = weights.to_scipy().astype(np.float64)
+    inputs = np.zeros(n) if external is None else np.asarray(external, dtype=np.float64)
+    if inputs.shape != (n,):
+        raise ValueError(f"external must have shape ({n},), got {inputs.shape}")
+    slope = phi_derivative(matrix @ reference + inputs, transfer)
+    jacobian = sparse_linalg.LinearOperator((n, n), matvec=lambda v: slope * (matrix @ v), dtype=np.float64)
+    start = np.ones(n)  # a fixed starting vector: ARPACK's default is random
+    values = sparse_linalg.eigs(jacobian, k=count, which="LR", v0=start, tol=1e-8, maxiter=100 * n,
+                                return_eigenvectors=False)
+    return values[np.argsort(-values.real)]

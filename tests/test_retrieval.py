@@ -71,3 +71,26 @@ def test_delayed_match_to_sample_records_all_three_periods():
         retrieval.delayed_match_to_sample(weights, TRANSFER, patterns[:, :10], np.full(300, 5.0), pre, protocol)
     with pytest.raises(ValueError, match="delay must be in"):
         retrieval.Protocol(delay=-1)
+
+
+def test_leading_eigenvalues_match_the_dense_jacobian_and_predict_decay():
+    n = 300
+    conn = network.random_connectivity(n, 0.2, 11)
+    patterns = network.draw_patterns(n, 6, 12)
+    weights = network.hebbian_weights(conn, patterns, TRANSFER, PUBLISHED_RULE)
+    rates = network.run_rates(weights, TRANSFER, phi(0.5 * patterns[0], TRANSFER), 0.5)
+    dense = weights.to_scipy().toarray().astype(float)
+    slope = PUBLISHED_MEDIANS.r_max * PUBLISHED_MEDIANS.beta
+    s = 1 / (1 + np.exp(-PUBLISHED_MEDIANS.beta * (dense @ rates - PUBLISHED_MEDIANS.h0)))
+    exact = np.linalg.eigvals((slope * s * (1 - s))[:, None] * dense)
+    exact = exact[np.argsort(-exact.real)][:3]
+    found = retrieval.leading_eigenvalues(weights, TRANSFER, rates, count=3)
+    np.testing.assert_allclose(found.real, exact.real, atol=1e-6)
+    # Below 1 the state is a stable fixed point: a small kick decays at rate (1 - lambda) / tau or faster.
+    assert found[0].real < 1
+    kick = 0.1 * np.random.default_rng(13).standard_normal(n)
+    kicked, unkicked = network.run_rates(weights, TRANSFER, np.stack([rates + kick, rates]), 0.2)
+    bound = np.exp(-0.2 * (1 - found[0].real) / 0.02)
+    assert np.linalg.norm(kicked - unkicked) < 1.5 * bound * np.linalg.norm(kick)
+    with pytest.raises(ValueError, match="count must be"):
+        retrieval.leading_eigenvalues(weights, TRANSFER, rates, count=0)

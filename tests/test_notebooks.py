@@ -52,6 +52,9 @@ SMALL = {
         "settle": 0.1,
         "delay": 0.2,
         "cue_correlations": [0.2, 1.0],
+        "protocol_neurons": 10000,  # below the paper's size: bistability is run and printed, not asserted
+        "protocol_c": 0.01,
+        "n_novel": 2,
         "seed": 7,
     },
 }
@@ -77,6 +80,7 @@ BAD = {
         ("loads", [0.1, 5.0], r"loads must be a list of at least 3 numbers in \(0, 3\]"),
         ("delay", 0.0, r"delay must be in \[0.1, 10\] s"),
         ("chaotic_load", 0.01, r"chaotic_load gives round\(alpha \* cN\) = 1 patterns, fewer than n_cued"),
+        ("protocol_neurons", 500, "protocol_neurons must be an integer >= 1000, got 500"),
     ],
 }
 MACHINE_PATHS = re.compile(r"(/[w]ork/|/[t]mp/|/[r]oot/|/[h]ome/\w+|site-packages)")  # classes: not a path itself

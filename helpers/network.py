@@ -467,7 +467,7 @@ def draw_patterns(n_neurons: int, n_patterns: int, rng: RandomLike = None, rho: 
 #: Offsets into the synapse arrays are unsigned: numba then skips its negative-index wrap-around
 #: test on every access, which cost about 20 % of a step (signed offsets read from ``indptr``
 #: could be negative as far as the compiler knows).
-_ONE, _FOUR = numba.uint64(1), numba.uint64(4)
+_ONE, _TWO, _THREE, _FOUR = numba.uint64(1), numba.uint64(2), numba.uint64(3), numba.uint64(4)
 #: Trials advanced together by the batch kernel: eight float32 rates fill one 256-bit register.
 _TRIAL_BLOCK = 8
 
@@ -487,8 +487,8 @@ def _row_field(indptr, indices, values, rates, i):
     while k < stop4:
         s0 += values[k] * rates[indices[k]]
         s1 += values[k + _ONE] * rates[indices[k + _ONE]]
-        s2 += values[k + numba.uint64(2)] * rates[indices[k + numba.uint64(2)]]
-        s3 += values[k + numba.uint64(3)] * rates[indices[k + numba.uint64(3)]]
+        s2 += values[k + _TWO] * rates[indices[k + _TWO]]
+        s3 += values[k + _THREE] * rates[indices[k + _THREE]]
         k += _FOUR
     while k < stop:
         s0 += values[k] * rates[indices[k]]

@@ -159,8 +159,8 @@ class ExcitatoryInhibitoryNetwork:
     def visits(self, inhibitory_speed: int = 4) -> np.ndarray:
         """Updates per sweep for ``run_asynchronous``: interneurons ``inhibitory_speed`` times faster.
 
-        Inhibition that lags the excitation it answers lets activity run away and then shuts the
-        network down; fast-spiking interneurons respond within a few milliseconds.
+        Fast-spiking interneurons answer within milliseconds; inhibition that lags the excitation
+        it answers leaves room for activity to run away.
         """
         speed = _validate.integer_at_least("inhibitory_speed", inhibitory_speed, 1)
         n = self.weights.shape[0]
@@ -553,6 +553,25 @@ def sparse_capacity_scaling(coding_level) -> np.ndarray:
     return 1.0 / (2.0 * a * np.abs(np.log(a)))
 
 
+def half_retrieval_load(loads, retrieved_fraction) -> float:
+    """The simulated capacity: the first load at which the fraction retrieved falls through 1/2.
+
+    Linear interpolation between the two loads around the crossing; ``nan`` if it never falls
+    below one half (the loads do not reach capacity) or starts below it.
+    """
+    loads = np.asarray(loads, dtype=float)
+    fraction = np.asarray(retrieved_fraction, dtype=float)
+    if loads.ndim != 1 or loads.shape != fraction.shape or loads.size < 2 or np.any(np.diff(loads) <= 0):
+        raise ValueError("loads must be increasing, with one retrieved fraction each (at least two)")
+    if fraction[0] < 0.5:
+        return float("nan")
+    for k in range(1, loads.size):
+        if fraction[k] < 0.5:
+            step = (fraction[k - 1] - 0.5) / (fraction[k - 1] - fraction[k])
+            return float(loads[k - 1] + step * (loads[k] - loads[k - 1]))
+    return float("nan")
+
+
 # --------------------------------------------------------------------------------------------
 # Kernels and argument checks
 # --------------------------------------------------------------------------------------------
@@ -600,7 +619,7 @@ def _asynchronous_sweep(outgoing, state, field, threshold, order, uniforms, beta
     return flips
 
 
-@numba.njit(cache=True, parallel=True)
+@numba.njit(cache=True, parallel=True, fastmath=True)  # fastmath lets the float64 row sums vectorise
 def _fields_kernel(weights, state, field):
     for i in numba.prange(weights.shape[0]):
         total = 0.0

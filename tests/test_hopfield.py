@@ -170,6 +170,14 @@ def test_excitatory_inhibitory_network_obeys_dale_and_retrieves_most_cues():
     assert np.mean(retrieved) >= 0.75
 
 
+def test_half_retrieval_load_interpolates_the_crossing():
+    assert hp.half_retrieval_load([0.1, 0.2, 0.3], [1.0, 0.75, 0.25]) == pytest.approx(0.25)
+    assert np.isnan(hp.half_retrieval_load([0.1, 0.2], [1.0, 0.9]))
+    assert np.isnan(hp.half_retrieval_load([0.1, 0.2], [0.2, 0.0]))
+    with pytest.raises(ValueError, match="increasing"):
+        hp.half_retrieval_load([0.2, 0.1], [1.0, 0.0])
+
+
 @pytest.mark.parametrize(
     "call, message",
     [

@@ -75,6 +75,7 @@ CHAPTERS = [
     "notebooks/02_learning_rule.html",
     "notebooks/03_network_training.html",
     "notebooks/04_attractor_retrieval.html",
+    "notebooks/05_hopfield.html",
 ]
 PAGES = [
     "index.html",

@@ -57,6 +57,23 @@ SMALL = {
         "n_novel": 2,
         "seed": 7,
     },
+    "05_hopfield": {
+        "n_neurons": 400,
+        "capacity_sizes": [400, 800],
+        "capacity_loads": [0.05, 0.1, 0.15, 0.2, 0.25],
+        "capacity_trials": 8,
+        "temperature_neurons": 1000,
+        "betas": [0.5, 2.0],
+        "temperature_sweeps": 20,
+        "sparse_neurons": 600,
+        "coding_levels": [0.5, 0.1],
+        "sparse_loads": [0.05, 0.2, 0.6, 1.2],
+        "sparse_trials": 4,
+        "ei_excitatory": 2000,
+        "ei_loads": [0.05, 0.15],
+        "ei_cues": 4,
+        "seed": 7,
+    },
 }
 BAD = {
     "01_transfer_function": [
@@ -81,6 +98,12 @@ BAD = {
         ("delay", 0.0, r"delay must be in \[0.1, 10\] s"),
         ("chaotic_load", 0.01, r"chaotic_load gives round\(alpha \* cN\) = 1 patterns, fewer than n_cued"),
         ("protocol_neurons", 500, "protocol_neurons must be an integer >= 1000, got 500"),
+    ],
+    "05_hopfield": [
+        ("cue_flip", 0.7, r"cue_flip must be in \(0, 0.5\), got 0.7"),
+        ("capacity_sizes", [1000, 500], "capacity_sizes must be an increasing list"),
+        ("coding_levels", [0.1, 0.5], "coding_levels must be a decreasing list"),
+        ("capacity_trials", 6, "capacity_trials must be a multiple of 4"),
     ],
 }
 MACHINE_PATHS = re.compile(r"(/[w]ork/|/[t]mp/|/[r]oot/|/[h]ome/\w+|site-packages)")  # classes: not a path itself

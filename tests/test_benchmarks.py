@@ -1,6 +1,6 @@
 """The benchmarks run and their constructions agree; their timings are never asserted."""
 
-from benchmarks import hebbian_weights, rate_dynamics
+from benchmarks import hebbian_weights, hopfield_retrieval, rate_dynamics
 
 
 def test_hebbian_weight_benchmark_runs_and_its_baselines_agree():
@@ -26,3 +26,12 @@ def test_rate_dynamics_benchmark_runs_and_its_baselines_agree():
 
 def test_read_bandwidth_is_a_rate():
     assert rate_dynamics.read_bandwidth(n_bytes=8 * 2**20, repeats=1) > 1e8  # more than 100 MB/s
+
+
+def test_hopfield_benchmark_runs_and_its_baselines_agree():
+    # run() raises if a baseline's final state differs from the kernel's
+    result = hopfield_retrieval.run(n=300, p=15, repeats=1)
+    names = [row["candidate"] for row in result["rows"]]
+    assert names == ["package kernel", "numpy loop, incremental fields", "neurodynex3"]
+    assert result["rows"][1]["seconds"] > 0 and result["workload"]["final_overlap"] > 0.99
+    assert "Asynchronous Hopfield retrieval: N = 300" in hopfield_retrieval.show(result)

@@ -179,13 +179,17 @@ def excitatory_inhibitory_network(
     """Store 0/1 patterns in an excitatory population balanced by an inhibitory one.
 
     Excitatory synapses ``w_ij = c_ij sum_mu xi_i^mu xi_j^mu / (c N_E a)`` (``c_ij`` is 1 with
-    probability ``c``) are non-negative. In the retrieval state of a pattern they give its active
-    neurons a field of about 1, plus a crosstalk ``x sum_mu xi_i^mu`` that grows with the fraction
-    ``x`` of active excitatory neurons, about ``P a x`` on average. Each inhibitory neuron counts
-    its active excitatory inputs (weight ``1 / (c N_E)``, so its input is about ``x``) against a
-    threshold drawn uniformly in [0, 1]; their active fraction is then about ``x`` too. They project
-    back with weights ``-P a / (c N_I)``, which cancels the mean crosstalk at every activity, so
-    neither the silent state nor the all-active one takes over. Excitatory thresholds are ``theta``.
+    probability ``c``, independently for ``ij`` and ``ji``) are non-negative. In the retrieval
+    state of a pattern they give its active neurons a field of about 1, plus a crosstalk of about
+    ``x n_i`` that grows with the fraction ``x`` of active excitatory neurons, where ``n_i`` is the
+    number of patterns neuron ``i`` is active in. Each inhibitory neuron counts its active
+    excitatory inputs (weight ``1 / (c_I N_E)``, so its input is about ``x``) against a threshold;
+    the thresholds are spread evenly over [0, 1], so the active fraction of interneurons is about
+    ``x`` too. They project back onto neuron ``i`` with weights ``-n_i / (c_I N_I)``, which cancels
+    that neuron's mean crosstalk at every activity, so neither the silent state nor the all-active
+    one takes over. Connections between the populations exist with probability
+    ``inhibitory_connectivity`` (``c_I``, dense by default: sparse inhibition adds a per-neuron
+    noise that, in our runs, silenced every cue). Excitatory thresholds are ``theta``.
     """
     xi = _patterns(patterns)
     a = _coding_level(coding_level)
@@ -319,7 +323,7 @@ def run_asynchronous(
     temperature = _validate.in_range("temperature", temperature, 0.0, np.inf)
     rng = as_generator(rng)
     if sweep_orders is not None:
-        sweep_orders = np.asarray(sweep_orders)
+        sweep_orders = np.asarray(sweep_orders, dtype=np.int64)
         if sweep_orders.shape != (max_sweeps, n) or np.any(np.sort(sweep_orders, axis=1) != np.arange(n)):
             raise ValueError(
                 f"sweep_orders must have shape ({max_sweeps}, {n}) with a permutation of range({n}) in each row"
@@ -346,7 +350,7 @@ def run_asynchronous(
         order = sweep_orders[sweep] if sweep_orders is not None else rng.permutation(schedule)
         uniforms = rng.random(order.size) if beta < np.inf else np.empty(0)
         n_flips = _asynchronous_sweep(
-            outgoing, current, field, theta, order.astype(np.int64), uniforms, beta, low, high,
+            outgoing, current, field, theta, order, uniforms, beta, low, high,
             record_energy, energy_steps,
         )
         flips.append(n_flips)

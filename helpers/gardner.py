@@ -1,0 +1,612 @@
+"""The Gardner bound: how many random dichotomies one neuron can realise, and how robustly.
+
+A perceptron with weights ``w`` and threshold ``theta`` realises the labels ``y_mu = +-1`` of the
+input patterns ``x_mu`` with margin ``kappa`` when every ``y_mu (w . x_mu - theta)`` is at least
+``kappa`` times the standard deviation of the field that input noise would cause. Gardner (1988)
+computed, by the replica method, the largest load ``alpha = P / N`` at which random dichotomies
+are still realisable; this module computes her results by numerical integration and measures the
+same quantity on finite samples by solving linear programs (HiGHS) and quadratic programs
+(quadprog's Goldfarb-Idnani method).
+
+Sign constraints (each afferent excitatory, ``w_j >= 0``, or inhibitory, ``w_j <= 0``, with
+non-negative inputs) follow Amit, Wong & Campbell (1989), Brunel et al. (2004) and Rubin, Abbott &
+Sompolinsky (2017). The last paper's two robustness measures are computed for solved perceptrons
+whose threshold is fixed at 1 (physical units):
+
+- ``kappa_in``, robustness to input noise: the smallest margin divided by ``|w|``;
+- ``kappa_out``, robustness to output noise: the smallest margin itself, under a bound
+  ``|w| <= Gamma`` on the weights.
+
+Conventions
+-----------
+- ``inputs`` has shape ``(P, N)``: pattern ``mu`` is row ``mu``; ``labels`` are ``+1`` or ``-1``.
+- ``signs`` (optional) has one entry per afferent, ``+1`` excitatory or ``-1`` inhibitory.
+- "Realisable with margin kappa" uses the field noise of independent input noise of SD
+  ``input_sd``: ``y_mu (w . x_mu - theta) >= kappa * input_sd * |w|`` for every ``mu``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import highspy
+import numpy as np
+import quadprog
+from scipy import integrate, optimize, special, stats
+
+from . import _validate
+from .rng import RandomLike, as_generator
+
+_INF = highspy.kHighsInf
+#: Curvature given to the (centred) threshold in the quadratic programs, beside 1 for each weight:
+#: the Goldfarb-Idnani method needs a positive-definite Hessian.
+THRESHOLD_CURVATURE = 1e-6
+
+
+# --------------------------------------------------------------------------------------------
+# Replica theory
+# --------------------------------------------------------------------------------------------
+
+
+def gaussian_shortfall(u: float) -> float:
+    """``E[(u - t)_+^2]`` for a standard normal ``t``, by numerical integration.
+
+    The mean squared amount by which a Gaussian field falls short of ``u``: the cost of one
+    pattern in Gardner's calculation at the capacity. Its closed form is
+    ``(1 + u^2) Phi(u) + u phi(u)``, against which the tests check the integral.
+    """
+    u = float(u)
+
+    def integrand(t):
+        return (u - t) ** 2 * np.exp(-0.5 * t * t) / np.sqrt(2.0 * np.pi)
+
+    value, _ = integrate.quad(integrand, -np.inf, u, epsabs=1e-13, epsrel=1e-12)
+    return value
+
+
+def _pattern_cost(bias: float, kappa: float, coding_level: float) -> float:
+    # Patterns labelled +1 need t + bias >= kappa, patterns labelled -1 need -t - bias >= kappa
+    # (t is the standard-normal part of the field; the threshold is absorbed in the bias).
+    return coding_level * gaussian_shortfall(kappa - bias) + (1 - coding_level) * gaussian_shortfall(kappa + bias)
+
+
+def optimal_bias(kappa: float = 0.0, coding_level: float = 0.5) -> float:
+    """The mean field ``b`` (in units of the field's SD) that maximises the capacity.
+
+    The threshold is free, so the capacity is ``1 / min_b [f S(kappa - b) + (1 - f) S(kappa + b)]``
+    with ``S`` the :func:`gaussian_shortfall` and ``f`` the output coding level; ``b = 0`` when
+    ``f = 1/2``.
+    """
+    kappa, f = _margin(kappa), _output_coding(coding_level)
+    if f == 0.5:
+        return 0.0
+    result = optimize.minimize_scalar(
+        _pattern_cost, bounds=(-kappa - 12.0, kappa + 12.0), args=(kappa, f), method="bounded",
+        options={"xatol": 1e-12},
+    )
+    return float(result.x)
+
+
+def gardner_capacity(kappa: float = 0.0, coding_level: float = 0.5) -> float:
+    """Capacity ``alpha_c = P / N`` of a perceptron with free weights and threshold (Gardner 1988).
+
+    ``1 / alpha_c = min_b [f S(kappa - b) + (1 - f) S(kappa + b)]``, ``S(u) = E[(u - t)_+^2]``.
+    At ``f = 1/2``: ``alpha_c(0) = 2`` (Cover's counting result) and
+    ``alpha_c(kappa) = [int_{-kappa}^inf Dt (t + kappa)^2]^{-1}``. A sparser output
+    (``f`` away from 1/2) raises the capacity.
+    """
+    kappa, f = _margin(kappa), _output_coding(coding_level)
+    return 1.0 / _pattern_cost(optimal_bias(kappa, f), kappa, f)
+
+
+def sign_constrained_capacity(kappa: float = 0.0, coding_level: float = 0.5) -> float:
+    """Capacity with the sign of every weight fixed (Amit, Wong & Campbell 1989; Brunel et al. 2004).
+
+    Half the unconstrained capacity, at every margin and output coding level, when the threshold
+    is free (so that the mean input, ``x_bar sum_j w_j``, is absorbed in it) and the margin is
+    measured against the input fluctuations. The replica calculation differs from the free case
+    only in the weight space: at the capacity the weights align with a Gaussian vector restricted
+    to an orthant, which keeps ``E[z_+^2] / E[z^2] = 1/2`` of its squared length, and the
+    pattern term is unchanged. The same factor makes half of the synapses silent at the capacity
+    (Brunel et al. 2004). The fraction of excitatory afferents does not enter (it is a gauge
+    choice for inputs with a symmetric distribution about their mean).
+    """
+    return 0.5 * gardner_capacity(kappa, coding_level)
+
+
+def binary_entropy(p) -> np.ndarray:
+    """``H_2(p) = -p log2 p - (1 - p) log2(1 - p)`` in bits (0 at p = 0 and 1)."""
+    p = np.asarray(p, dtype=np.float64)
+    return (special.entr(p) + special.entr(1.0 - p)) / np.log(2.0)
+
+
+def information_per_synapse(kappa: float = 0.0, coding_level: float = 0.5, sign_constrained: bool = False) -> float:
+    """Bits stored per synapse at the capacity: ``alpha_c H_2(f)`` (Gardner 1988; Brunel et al. 2004)."""
+    capacity = (sign_constrained_capacity if sign_constrained else gardner_capacity)(kappa, coding_level)
+    return float(capacity * binary_entropy(coding_level))
+
+
+def cover_separable_probability(n_patterns: int, n_parameters: int) -> float:
+    """Probability that random labels of points in general position are linearly separable.
+
+    Cover (1965): ``C(P, D) / 2^P = 2^{1-P} sum_{k<D} binom(P-1, k)`` for ``D`` free parameters
+    (``N + 1`` for N weights and a threshold). Exact at every size; its median is ``P = 2 D``.
+    """
+    n_patterns = _validate.integer_at_least("n_patterns", n_patterns, 1)
+    n_parameters = _validate.integer_at_least("n_parameters", n_parameters, 1)
+    return float(stats.binom.cdf(n_parameters - 1, n_patterns - 1, 0.5))
+
+
+# --------------------------------------------------------------------------------------------
+# Random dichotomies
+# --------------------------------------------------------------------------------------------
+
+
+def random_dichotomies(
+    n_inputs: int, n_patterns: int, rng: RandomLike = None, coding_level: float = 0.5, input_coding=None
+):
+    """``(inputs, labels)``: ``n_patterns`` random patterns with random labels.
+
+    Inputs are standard normal by default; with ``input_coding = a`` they are non-negative, 1 with
+    probability ``a`` and 0 otherwise (afferent rates for the sign-constrained case, input SD
+    ``sqrt(a (1 - a))``). Each label is +1 with probability ``coding_level``.
+    """
+    n_inputs = _validate.integer_at_least("n_inputs", n_inputs, 1)
+    n_patterns = _validate.integer_at_least("n_patterns", n_patterns, 1)
+    f = _output_coding(coding_level)
+    rng = as_generator(rng)
+    if input_coding is None:
+        inputs = rng.standard_normal((n_patterns, n_inputs))
+    else:
+        a = _validate.in_range("input_coding", input_coding, 0.0, 1.0)
+        if a in (0.0, 1.0):
+            raise ValueError(f"input_coding must be in (0, 1), got {input_coding!r}")
+        inputs = (rng.random((n_patterns, n_inputs)) < a).astype(np.float64)
+    labels = np.where(rng.random(n_patterns) < f, 1.0, -1.0)
+    return inputs, labels
+
+
+def input_sd(input_coding=None) -> float:
+    """SD of one input of :func:`random_dichotomies`: 1 for Gaussian inputs, ``sqrt(a (1 - a))`` else."""
+    if input_coding is None:
+        return 1.0
+    a = _validate.in_range("input_coding", input_coding, 0.0, 1.0)
+    return float(np.sqrt(a * (1.0 - a)))
+
+
+def afferent_signs(n_inputs: int, excitatory_fraction: float = 0.8) -> np.ndarray:
+    """``+1`` for the first ``round(f N)`` afferents (excitatory), ``-1`` for the rest (inhibitory)."""
+    n_inputs = _validate.integer_at_least("n_inputs", n_inputs, 1)
+    f = _validate.in_range("excitatory_fraction", excitatory_fraction, 0.0, 1.0)
+    signs = -np.ones(n_inputs)
+    signs[: int(round(f * n_inputs))] = 1.0
+    return signs
+
+
+# --------------------------------------------------------------------------------------------
+# Perceptrons and the programs that solve them
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Perceptron:
+    """Weights ``w`` (length N) and threshold ``theta``: the output is +1 when ``w . x > theta``."""
+
+    weights: np.ndarray
+    threshold: float
+
+    def fields(self, inputs) -> np.ndarray:
+        """``w . x_mu - theta`` for every pattern."""
+        return np.asarray(inputs, dtype=np.float64) @ self.weights - self.threshold
+
+    def margins(self, inputs, labels) -> np.ndarray:
+        """``y_mu (w . x_mu - theta)``: positive for every pattern the perceptron gets right."""
+        return np.asarray(labels, dtype=np.float64) * self.fields(inputs)
+
+    @property
+    def norm(self) -> float:
+        return float(np.linalg.norm(self.weights))
+
+    def input_robustness(self, inputs, labels) -> float:
+        """``kappa_in``: the smallest margin over ``|w|`` (input noise of SD s moves the field by s|w|).
+
+        Infinite when the threshold alone gets every label right (``w = 0``).
+        """
+        smallest = float(self.margins(inputs, labels).min())
+        if self.norm == 0:
+            return np.inf if smallest > 0 else -np.inf
+        return smallest / self.norm
+
+    def output_robustness(self, inputs, labels) -> float:
+        """``kappa_out``: the smallest margin, in the units of the threshold."""
+        return float(self.margins(inputs, labels).min())
+
+    def silent_fraction(self, tolerance: float = 1e-6) -> float:
+        """Fraction of weights at zero (below ``tolerance`` times the largest weight)."""
+        scale = np.abs(self.weights).max()
+        return float(np.mean(np.abs(self.weights) <= tolerance * scale)) if scale > 0 else 1.0
+
+    def imbalance(self, inputs) -> float:
+        """Net input over total absolute input, ``<w . x> / <sum_j |w_j| x_j>`` (Rubin et al. 2017).
+
+        Near 0 when large excitatory and inhibitory inputs cancel (balanced), near 1 when one sign
+        dominates.
+        """
+        inputs = np.asarray(inputs, dtype=np.float64)
+        return float(np.mean(inputs @ self.weights) / np.mean(inputs @ np.abs(self.weights)))
+
+
+class _MarginLP:
+    """The margin linear program of one sample in HiGHS, solved for prefixes of its patterns.
+
+    Variables are the N weights (in the box ``|w_j| <= 1``, within their signs), the threshold
+    and the margin ``t <= 1``; row ``mu`` reads ``y_mu (w . x_mu - theta) - t >= 0`` and the
+    objective is ``max t``. Patterns beyond the prefix get their row's lower bound set to minus
+    infinity, so that successive solves on the same instance start from the last basis (a warm
+    start). Inputs are centred (``theta' = theta - w . x_bar``), the same program better scaled.
+    """
+
+    def __init__(self, inputs, labels, signs):
+        n_patterns, n_inputs = inputs.shape
+        self.n_patterns, self.n_inputs = n_patterns, n_inputs
+        self.offset = inputs.mean(axis=0)
+        low, high = _weight_bounds(signs, n_inputs, bound=1.0)
+        matrix = np.hstack([labels[:, None] * (inputs - self.offset), -labels[:, None], -np.ones((n_patterns, 1))])
+        lp = highspy.HighsLp()
+        lp.num_col_, lp.num_row_ = n_inputs + 2, n_patterns
+        lp.col_cost_ = np.r_[np.zeros(n_inputs + 1), -1.0]
+        lp.col_lower_, lp.col_upper_ = np.r_[low, -_INF, -_INF], np.r_[high, _INF, 1.0]
+        lp.row_lower_, lp.row_upper_ = np.zeros(n_patterns), np.full(n_patterns, _INF)
+        # Column-wise storage of the dense matrix (HiGHS's native layout).
+        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+        lp.a_matrix_.start_ = np.arange(0, matrix.size + 1, n_patterns, dtype=np.int32)
+        lp.a_matrix_.index_ = np.tile(np.arange(n_patterns, dtype=np.int32), n_inputs + 2)
+        lp.a_matrix_.value_ = np.ascontiguousarray(matrix.T).ravel()
+        lp.a_matrix_.num_col_, lp.a_matrix_.num_row_ = n_inputs + 2, n_patterns
+        self.highs = highspy.Highs()
+        self.highs.setOptionValue("output_flag", False)
+        self.highs.setOptionValue("threads", 1)
+        self.highs.passModel(lp)
+        self.active = n_patterns
+
+    def use_prefix(self, n_active: int):
+        lower = np.full(self.n_patterns, -_INF)
+        lower[:n_active] = 0.0
+        self.highs.changeRowsBounds(
+            self.n_patterns, np.arange(self.n_patterns, dtype=np.int32), lower, np.full(self.n_patterns, _INF)
+        )
+        self.active = n_active
+
+    def separating_perceptron(self, inputs, labels) -> Perceptron | None:
+        """A perceptron that gets every active pattern right, or None if there is none."""
+        for _ in range(2):
+            self.highs.run()
+            status = self.highs.getModelStatus()
+            if status == highspy.HighsModelStatus.kOptimal:
+                break
+            self.highs.clearSolver()  # a stalled warm start: once more from scratch
+        else:
+            raise RuntimeError(f"HiGHS could not solve the margin LP (always feasible and bounded): {status}")
+        x = np.array(self.highs.getSolution().col_value)
+        weights = x[: self.n_inputs]
+        candidate = Perceptron(weights, float(x[self.n_inputs] + weights @ self.offset))
+        # "Separable" is certified by the hyperplane itself, recomputed in float64; "not separable"
+        # rests on the LP's optimum t = 0 (no hyperplane in the box does better than w = 0).
+        active = slice(0, self.active)
+        if x[-1] > 0 and np.all(candidate.margins(inputs[active], labels[active]) > 0):
+            return candidate
+        return None
+
+
+def _weight_bounds(signs, n_inputs, bound=np.inf):
+    if signs is None:
+        return np.full(n_inputs, -bound), np.full(n_inputs, bound)
+    signs = _check_signs(signs, n_inputs)
+    return np.where(signs > 0, 0.0, -bound), np.where(signs > 0, bound, 0.0)
+
+
+def is_separable(inputs, labels, signs=None) -> bool:
+    """Whether some perceptron (within the sign constraints) gets every label right.
+
+    Solves the linear program ``max t`` subject to ``y_mu (w . x_mu - theta) >= t``,
+    ``|w_j| <= 1`` and ``t <= 1`` with HiGHS. The box keeps the program bounded and well
+    conditioned near the capacity, where the plain feasibility program ``y (w . x - theta) >= 1``
+    makes the solver report numerical difficulties (measured); the answer is "separable" exactly
+    when the optimal ``t`` is positive.
+    """
+    inputs, labels = _check_sample(inputs, labels)
+    return _MarginLP(inputs, labels, signs).separating_perceptron(inputs, labels) is not None
+
+
+def _min_norm(inputs, labels, signs, threshold=None, margin: float = 1.0):
+    """``min |w|^2`` subject to ``y_mu (w . x_mu - theta) >= margin`` and the signs; None if infeasible.
+
+    A strictly convex quadratic program, solved exactly by the Goldfarb-Idnani dual active-set
+    method (``quadprog``). A free threshold is found with centred inputs and a curvature of
+    ``THRESHOLD_CURVATURE`` on ``theta' = theta - w . x_bar``, which the method needs (its
+    Hessian must be positive definite) and which changes the objective by about 1e-6 relative;
+    ``threshold=value`` pins it.
+    """
+    n_patterns, n_inputs = inputs.shape
+    if threshold is None:
+        offset = inputs.mean(axis=0)
+        hessian = np.diag(np.r_[np.ones(n_inputs), THRESHOLD_CURVATURE])
+        rows = np.hstack([labels[:, None] * (inputs - offset), -labels[:, None]])
+        floor = np.full(n_patterns, margin)
+    else:
+        hessian = np.eye(n_inputs)
+        rows = labels[:, None] * inputs
+        floor = margin + labels * threshold
+    constraints, bounds = rows.T, floor
+    if signs is not None:
+        signs = _check_signs(signs, n_inputs)
+        sign_rows = np.zeros((rows.shape[1], n_inputs))
+        sign_rows[:n_inputs] = np.diag(signs)
+        constraints, bounds = np.hstack([constraints, sign_rows]), np.r_[floor, np.zeros(n_inputs)]
+    try:
+        x = quadprog.solve_qp(hessian, np.zeros(rows.shape[1]), np.ascontiguousarray(constraints), bounds, 0)[0]
+    except ValueError as error:  # quadprog's message for an empty feasible set
+        if "inconsistent" in str(error):
+            return None
+        raise
+    weights = x[:n_inputs]
+    if signs is not None:
+        weights = np.where(signs > 0, np.maximum(weights, 0.0), np.minimum(weights, 0.0))
+    return Perceptron(weights, float(x[n_inputs] + weights @ offset) if threshold is None else float(threshold))
+
+
+def max_margin_perceptron(inputs, labels, signs=None, nonnegative_threshold: bool = False) -> Perceptron | None:
+    """The perceptron of largest ``kappa_in``: minimise ``|w|^2`` subject to ``y_mu (w . x_mu - theta) >= 1``.
+
+    A quadratic program (see ``_min_norm``). Its margin in units of the input SD ``s`` is
+    ``1 / (s |w|)``. ``nonnegative_threshold`` adds ``theta >= 0`` (a neuron that needs
+    excitation to fire, as in Rubin et al. 2017). Returns None when the labels are not separable.
+    """
+    inputs, labels = _check_sample(inputs, labels)
+    solution = _min_norm(inputs, labels, signs)
+    if solution is not None and nonnegative_threshold and solution.threshold < 0:
+        # The program is convex, so when the free optimum has theta < 0 the optimum under
+        # theta >= 0 lies on theta = 0.
+        solution = _min_norm(inputs, labels, signs, threshold=0.0)
+    return solution
+
+
+def critical_load(inputs, labels, kappa: float = 0.0, signs=None, input_sd: float = 1.0, guess=None) -> float:
+    """Largest load ``P / N`` at which the first P patterns of the sample are realisable with margin ``kappa``.
+
+    The patterns are nested (adding one can only remove solutions), so the verdicts over P switch
+    once, from realisable to not. The switch is located by bracketing around ``guess`` (a load;
+    the replica capacity is a good one) and bisection. ``kappa = 0`` is decided by the margin
+    linear program, on one HiGHS instance whose warm starts make each step cheap; ``kappa > 0``
+    by the margin ``1 / (input_sd |w|)`` of the quadratic program of
+    :func:`max_margin_perceptron`. Returns ``P_max / N`` (the caller should draw more patterns)
+    when all of them are realisable.
+    """
+    inputs, labels = _check_sample(inputs, labels)
+    kappa = _margin(kappa)
+    input_sd = _validate.positive("input_sd", input_sd)
+    n_patterns, n_inputs = inputs.shape
+    lp = _MarginLP(inputs, labels, signs) if kappa == 0 else None
+
+    def realisable(p: int) -> bool:
+        if lp is not None:
+            lp.use_prefix(p)
+            return lp.separating_perceptron(inputs, labels) is not None
+        solution = _min_norm(inputs[:p], labels[:p], signs)
+        if solution is None:
+            return False
+        # The margin this solution achieves, not the one the solver was asked for.
+        return solution.input_robustness(inputs[:p], labels[:p]) / input_sd >= kappa
+
+    start = n_patterns // 2 if guess is None else int(np.clip(round(guess * n_inputs), 1, n_patterns))
+    step = max(1, int(np.sqrt(n_inputs)))
+    if realisable(start):
+        good, bad = start, None
+        while bad is None:
+            trial = min(good + step, n_patterns)
+            if trial == good:
+                return n_patterns / n_inputs
+            if realisable(trial):
+                good, step = trial, 2 * step
+            else:
+                bad = trial
+    else:
+        good, bad = 0, start
+        while True:
+            trial = max(bad - step, 1)
+            if trial == bad:
+                return 0.0
+            if realisable(trial):
+                good = trial
+                break
+            bad, step = trial, 2 * step
+    while bad - good > 1:
+        middle = (good + bad) // 2
+        if realisable(middle):
+            good = middle
+        else:
+            bad = middle
+    return good / n_inputs
+
+
+def critical_loads(
+    n_inputs: int,
+    n_samples: int,
+    rng: RandomLike = None,
+    kappa: float = 0.0,
+    coding_level: float = 0.5,
+    sign_constrained: bool = False,
+    input_coding: float = 0.5,
+    excitatory_fraction: float = 0.8,
+    max_load=None,
+) -> np.ndarray:
+    """The :func:`critical_load` of ``n_samples`` independent samples of random dichotomies.
+
+    Unconstrained samples have Gaussian inputs; sign-constrained ones have 0/1 inputs of coding
+    level ``input_coding`` and ``excitatory_fraction`` excitatory afferents. Each sample holds
+    ``max_load * N`` patterns (default: 1.6 times the replica capacity plus 8 / sqrt(N)).
+    """
+    n_inputs = _validate.integer_at_least("n_inputs", n_inputs, 2)
+    n_samples = _validate.integer_at_least("n_samples", n_samples, 1)
+    theory = (sign_constrained_capacity if sign_constrained else gardner_capacity)(kappa, coding_level)
+    if max_load is None:
+        max_load = 1.6 * theory + 8.0 / np.sqrt(n_inputs)
+    max_load = _validate.positive("max_load", max_load)
+    coding = input_coding if sign_constrained else None
+    signs = afferent_signs(n_inputs, excitatory_fraction) if sign_constrained else None
+    rng = as_generator(rng)
+    loads = np.empty(n_samples)
+    for s in range(n_samples):
+        inputs, labels = random_dichotomies(n_inputs, int(np.ceil(max_load * n_inputs)), rng, coding_level, coding)
+        loads[s] = critical_load(inputs, labels, kappa, signs, input_sd(coding), guess=theory)
+    return loads
+
+
+@dataclass(frozen=True)
+class Extrapolation:
+    """``alpha_c(N) = alpha_inf + slope / N`` fitted to the median critical loads of several sizes."""
+
+    sizes: np.ndarray
+    medians: np.ndarray
+    errors: np.ndarray  # bootstrap SE of each median
+    alpha_inf: float
+    alpha_inf_error: float
+    slope: float
+
+
+def extrapolate_capacity(
+    critical_loads_by_size: dict, rng: RandomLike = None, n_bootstrap: int = 2000
+) -> Extrapolation:
+    """Finite-size analysis: median critical load at each N, linear in 1/N, extrapolated to N -> infinity.
+
+    The median of the critical loads is the load at which half of the samples are realisable,
+    ``alpha_c(N)``; its error is a bootstrap SE. A weighted least-squares line in ``1 / N`` gives
+    the intercept ``alpha_inf`` and its SE (from the fit's covariance). For the unconstrained
+    perceptron at ``kappa = 0``, Cover's theorem gives ``alpha_c(N) = 2 (N + 1) / N`` exactly, a
+    line in 1/N.
+    """
+    sizes = np.array(sorted(critical_loads_by_size), dtype=np.float64)
+    if sizes.size < 2:
+        raise ValueError(f"critical_loads_by_size needs at least two sizes, got {sizes.size}")
+    rng = as_generator(rng)
+    medians, errors = [], []
+    for n in sizes:
+        loads = np.asarray(critical_loads_by_size[int(n)], dtype=np.float64)
+        medians.append(np.median(loads))
+        resampled = np.median(rng.choice(loads, size=(n_bootstrap, loads.size)), axis=1)
+        # A floor of half a pattern: with few samples every resampled median can coincide.
+        errors.append(max(resampled.std(ddof=1), 0.5 / n))
+    medians, errors = np.array(medians), np.array(errors)
+    design = np.column_stack([np.ones_like(sizes), 1.0 / sizes])
+    weights = 1.0 / errors**2
+    covariance = np.linalg.inv(design.T @ (weights[:, None] * design))
+    alpha_inf, slope = covariance @ design.T @ (weights * medians)
+    return Extrapolation(sizes, medians, errors, float(alpha_inf), float(np.sqrt(covariance[0, 0])), float(slope))
+
+
+# --------------------------------------------------------------------------------------------
+# Robust solutions with the threshold fixed at 1 (Rubin, Abbott & Sompolinsky 2017)
+# --------------------------------------------------------------------------------------------
+
+
+def max_input_robustness(inputs, labels, signs=None) -> Perceptron | None:
+    """Max-``kappa_in`` perceptron with threshold 1: a quadratic program.
+
+    In canonical form, minimise ``|w|^2`` subject to ``y_mu (w . x_mu - theta) >= 1`` and
+    ``theta >= 0``; the physical weights are ``w / theta`` with threshold 1, their smallest margin
+    is ``1 / theta`` and ``kappa_in = 1 / |w|``. Returns None when no solution with a positive
+    threshold exists.
+    """
+    solution = max_margin_perceptron(inputs, labels, signs, nonnegative_threshold=True)
+    if solution is None or solution.threshold <= 0:
+        return None
+    return Perceptron(solution.weights / solution.threshold, 1.0)
+
+
+def max_output_robustness(inputs, labels, norm_bound: float, signs=None, tolerance: float = 1e-6) -> Perceptron | None:
+    """Max-``kappa_out`` perceptron with threshold 1 and ``|w| <= norm_bound`` (Gamma).
+
+    Maximise ``kappa`` subject to ``y_mu (w . x_mu - 1) >= kappa`` and ``|w| <= Gamma``: a
+    second-order cone program. It is solved as a sequence of quadratic programs: the smallest
+    norm ``n(kappa)`` with which margin ``kappa`` is reachable is convex and increasing in
+    ``kappa``, and the answer is where it reaches Gamma, found by bisection to ``tolerance``
+    (relative). Returns None when even ``kappa = 0`` needs ``|w| > Gamma``.
+    """
+    inputs, labels = _check_sample(inputs, labels)
+    gamma = _validate.positive("norm_bound", norm_bound)
+
+    def solve(kappa):
+        return _min_norm(inputs, labels, signs, threshold=1.0, margin=kappa)
+
+    def within_bound(solution):
+        return solution is not None and solution.norm <= gamma
+
+    best = solve(0.0)
+    if not within_bound(best):
+        return None
+    low, high = 0.0, 1.0
+    while within_bound(candidate := solve(high)):
+        low, high, best = high, 2.0 * high, candidate
+    while high - low > tolerance * high:
+        middle = 0.5 * (low + high)
+        if within_bound(candidate := solve(middle)):
+            low, best = middle, candidate
+        else:
+            high = middle
+    return best
+
+
+def error_rate_under_noise(perceptron: Perceptron, inputs, labels, rng: RandomLike = None, input_noise: float = 0.0,
+                           output_noise: float = 0.0, n_repeats: int = 20) -> float:
+    """Fraction of labels a perceptron gets wrong when noise perturbs it, measured by simulation.
+
+    Input noise adds independent Gaussian noise of SD ``input_noise`` to every input; output noise
+    adds Gaussian noise of SD ``output_noise`` to the field ``w . x - theta``. Each pattern is
+    tried ``n_repeats`` times.
+    """
+    inputs, labels = _check_sample(inputs, labels)
+    input_noise = _validate.in_range("input_noise", input_noise, 0.0, np.inf)
+    output_noise = _validate.in_range("output_noise", output_noise, 0.0, np.inf)
+    n_repeats = _validate.integer_at_least("n_repeats", n_repeats, 1)
+    rng = as_generator(rng)
+    errors = 0
+    for _ in range(n_repeats):
+        noisy = inputs + input_noise * rng.standard_normal(inputs.shape) if input_noise > 0 else inputs
+        fields = perceptron.fields(noisy) + output_noise * rng.standard_normal(labels.size)
+        errors += int(np.sum(labels * fields <= 0))
+    return errors / (n_repeats * labels.size)
+
+
+# --------------------------------------------------------------------------------------------
+# Argument checks
+# --------------------------------------------------------------------------------------------
+
+
+def _margin(kappa) -> float:
+    return _validate.in_range("kappa", kappa, 0.0, 50.0)
+
+
+def _output_coding(coding_level) -> float:
+    f = _validate.in_range("coding_level", coding_level, 0.0, 1.0)
+    if f in (0.0, 1.0):
+        raise ValueError(f"coding_level must be in (0, 1), got {coding_level!r}")
+    return f
+
+
+def _check_signs(signs, n_inputs) -> np.ndarray:
+    signs = np.asarray(signs, dtype=np.float64)
+    if signs.shape != (n_inputs,) or not np.all(np.isin(signs, (-1.0, 1.0))):
+        raise ValueError(f"signs must hold {n_inputs} entries, each +1 (excitatory) or -1 (inhibitory)")
+    return signs
+
+
+def _check_sample(inputs, labels):
+    inputs = np.asarray(inputs, dtype=np.float64)
+    labels = np.asarray(labels, dtype=np.float64)
+    if inputs.ndim != 2 or inputs.shape[0] < 1 or inputs.shape[1] < 1:
+        raise ValueError(f"inputs must have shape (P, N) with P, N >= 1, got {inputs.shape}")
+    if labels.shape != (inputs.shape[0],) or not np.all(np.isin(labels, (-1.0, 1.0))):
+        raise ValueError(f"labels must hold one entry per pattern ({inputs.shape[0]}), each +1 or -1")
+    if not np.all(np.isfinite(inputs)):
+        raise ValueError("inputs must be finite")
+    return inputs, labels

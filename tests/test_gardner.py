@@ -1,0 +1,209 @@
+import numpy as np
+import pytest
+from scipy import stats
+
+from helpers import gardner
+
+
+# ---------------------------------------------------------------------------- replica theory
+
+
+@pytest.mark.parametrize("u", [-3.0, -0.7, 0.0, 0.4, 1.0, 2.5])
+def test_gaussian_shortfall_matches_its_closed_form(u):
+    closed = (1 + u * u) * stats.norm.cdf(u) + u * stats.norm.pdf(u)
+    assert gardner.gaussian_shortfall(u) == pytest.approx(closed, rel=1e-10, abs=1e-14)
+
+
+def test_gardner_capacity_anchors():
+    assert gardner.gardner_capacity(0.0) == pytest.approx(2.0, rel=1e-10)
+    for kappa in (0.5, 1.0, 2.0):
+        closed = 1 / ((1 + kappa**2) * stats.norm.cdf(kappa) + kappa * stats.norm.pdf(kappa))
+        assert gardner.gardner_capacity(kappa) == pytest.approx(closed, rel=1e-9)
+    # Large margins: alpha_c ~ 1 / kappa^2.
+    assert gardner.gardner_capacity(30.0) * 30.0**2 == pytest.approx(1.0, rel=3e-3)
+
+
+def test_sparser_outputs_raise_the_capacity_symmetrically():
+    dense = gardner.gardner_capacity(0.0, 0.5)
+    sparse = gardner.gardner_capacity(0.0, 0.1)
+    assert sparse > dense
+    assert gardner.gardner_capacity(0.0, 0.9) == pytest.approx(sparse, rel=1e-7)
+    assert gardner.optimal_bias(0.0, 0.1) == pytest.approx(-gardner.optimal_bias(0.0, 0.9), abs=1e-6)
+    # The bias is a minimum of the pattern cost: moving it either way costs more.
+    b = gardner.optimal_bias(0.3, 0.2)
+    cost = gardner._pattern_cost
+    assert cost(b, 0.3, 0.2) < min(cost(b - 0.01, 0.3, 0.2), cost(b + 0.01, 0.3, 0.2))
+
+
+def test_sign_constraints_halve_the_capacity_and_information_is_alpha_times_entropy():
+    for kappa, f in ((0.0, 0.5), (0.5, 0.5), (0.5, 0.2)):
+        assert gardner.sign_constrained_capacity(kappa, f) == pytest.approx(0.5 * gardner.gardner_capacity(kappa, f))
+    assert gardner.information_per_synapse(0.0, 0.5) == pytest.approx(2.0)
+    assert gardner.information_per_synapse(0.0, 0.5, sign_constrained=True) == pytest.approx(1.0)
+    f = 0.1
+    entropy = -(f * np.log2(f) + (1 - f) * np.log2(1 - f))
+    assert gardner.information_per_synapse(0.0, f) == pytest.approx(gardner.gardner_capacity(0.0, f) * entropy)
+
+
+def test_cover_probability():
+    assert gardner.cover_separable_probability(10, 11) == 1.0
+    assert gardner.cover_separable_probability(42, 21) == pytest.approx(0.5)
+    assert gardner.cover_separable_probability(60, 21) < 0.05
+
+
+# ---------------------------------------------------------------------------- programs
+
+
+def test_is_separable_on_separable_and_inseparable_samples():
+    rng = np.random.default_rng(0)
+    inputs = rng.standard_normal((60, 20))
+    teacher = rng.standard_normal(20)
+    labels = np.sign(inputs @ teacher - 0.3)
+    assert gardner.is_separable(inputs, labels)
+    # The same input with both labels cannot be separated.
+    twin_inputs = np.vstack([inputs[:5], inputs[:1]])
+    twin_labels = np.r_[labels[:5], -labels[:1]]
+    assert not gardner.is_separable(twin_inputs, twin_labels)
+
+
+def test_linear_program_verdicts_follow_covers_theorem():
+    # The critical number of patterns P* of each sample: P(P* >= P) = Cover's probability.
+    n_inputs, n_samples = 25, 300
+    rng = np.random.default_rng(1)
+    loads = [
+        gardner.critical_load(*gardner.random_dichotomies(n_inputs, 90, rng), guess=2.0) for _ in range(n_samples)
+    ]
+    critical = np.round(np.array(loads) * n_inputs).astype(int)
+    for p in (46, 52, 58):
+        expected = gardner.cover_separable_probability(p, n_inputs + 1)
+        observed = np.mean(critical >= p)
+        se = np.sqrt(expected * (1 - expected) / n_samples)
+        assert abs(observed - expected) < 4 * se + 1e-9, (p, observed, expected)
+
+
+def test_critical_load_matches_the_verdict_of_every_prefix():
+    rng = np.random.default_rng(2)
+    signs = gardner.afferent_signs(12, 0.75)
+    for constrained in (False, True):
+        inputs, labels = gardner.random_dichotomies(12, 40, rng, input_coding=0.5 if constrained else None)
+        s = signs if constrained else None
+        verdicts = [gardner.is_separable(inputs[:p], labels[:p], s) for p in range(1, 41)]
+        last = max(p for p, ok in zip(range(1, 41), verdicts) if ok)
+        assert all(verdicts[: last - 1])  # nested patterns: realisable up to the switch
+        assert gardner.critical_load(inputs, labels, signs=s, guess=0.5) * 12 == pytest.approx(last)
+
+
+def test_critical_load_with_margin_against_the_max_margin_of_each_prefix():
+    rng = np.random.default_rng(3)
+    inputs, labels = gardner.random_dichotomies(15, 30, rng)
+    kappa = 0.4
+    margins = []
+    for p in range(1, 31):
+        solution = gardner.max_margin_perceptron(inputs[:p], labels[:p])
+        margins.append(0.0 if solution is None else solution.input_robustness(inputs[:p], labels[:p]))
+    expected = max(p for p, m in zip(range(1, 31), margins) if m >= kappa)
+    assert np.all(np.diff(margins) <= 1e-9)  # the best margin can only shrink as patterns are added
+    assert gardner.critical_load(inputs, labels, kappa=kappa) * 15 == pytest.approx(expected)
+
+
+def test_max_margin_perceptron_is_feasible_signed_and_no_longer_than_other_solutions():
+    rng = np.random.default_rng(4)
+    signs = gardner.afferent_signs(40, 0.8)
+    inputs, labels = gardner.random_dichotomies(40, 16, rng, input_coding=0.5)
+    best = gardner.max_margin_perceptron(inputs, labels, signs)
+    assert best is not None
+    assert best.margins(inputs, labels).min() >= 1 - 1e-7
+    assert np.all(best.weights[signs > 0] >= 0) and np.all(best.weights[signs < 0] <= 0)
+    # Any other separating perceptron, scaled to margin 1, is at least as long.
+    lp = gardner._MarginLP(inputs, labels, signs)
+    other = lp.separating_perceptron(inputs, labels)
+    scale = other.margins(inputs, labels).min()
+    assert best.norm <= other.norm / scale + 1e-8
+    # A sign-constrained solution at a load near the capacity silences many synapses.
+    assert 0.2 < best.silent_fraction() < 0.9
+    assert gardner.max_margin_perceptron(inputs[:2], np.array([1.0, -1.0])) is not None
+
+
+def test_robust_solutions_with_threshold_one():
+    rng = np.random.default_rng(5)
+    signs = gardner.afferent_signs(60, 0.8)
+    inputs, labels = gardner.random_dichotomies(60, 15, rng, input_coding=0.5)
+    unbalanced = gardner.max_input_robustness(inputs, labels, signs)
+    assert unbalanced.threshold == 1.0
+    bound = 8.0
+    balanced = gardner.max_output_robustness(inputs, labels, bound, signs)
+    assert balanced.norm <= bound * (1 + 1e-6)
+    assert np.all(balanced.weights[signs > 0] >= 0) and np.all(balanced.weights[signs < 0] <= 0)
+    # Each is best at its own measure.
+    assert unbalanced.input_robustness(inputs, labels) >= balanced.input_robustness(inputs, labels) - 1e-6
+    assert balanced.output_robustness(inputs, labels) >= unbalanced.output_robustness(inputs, labels) - 1e-6
+    # With the norm bound set to the max-kappa_in solution's norm, max-kappa_out does at least as well.
+    same_norm = gardner.max_output_robustness(inputs, labels, unbalanced.norm, signs)
+    assert same_norm.output_robustness(inputs, labels) >= unbalanced.output_robustness(inputs, labels) - 1e-5
+    # Large weights that cancel: the balanced solution's net input is a small part of its total.
+    assert balanced.imbalance(inputs) < 0.5 * unbalanced.imbalance(inputs)
+    assert gardner.max_output_robustness(inputs, labels, 1e-3, signs) is None
+
+
+def test_error_rate_under_output_noise_matches_the_gaussian_tail():
+    rng = np.random.default_rng(6)
+    inputs, labels = gardner.random_dichotomies(30, 10, rng)
+    perceptron = gardner.max_margin_perceptron(inputs, labels)
+    assert gardner.error_rate_under_noise(perceptron, inputs, labels, rng) == 0.0
+    sigma = 0.8
+    expected = np.mean(stats.norm.cdf(-perceptron.margins(inputs, labels) / sigma))
+    measured = gardner.error_rate_under_noise(perceptron, inputs, labels, rng, output_noise=sigma, n_repeats=4000)
+    assert measured == pytest.approx(expected, abs=4 * np.sqrt(expected * (1 - expected) / 40000))
+    # Input noise of SD s moves the field by s |w|: the same tail with sigma = s |w|.
+    s = sigma / perceptron.norm
+    measured = gardner.error_rate_under_noise(perceptron, inputs, labels, rng, input_noise=s, n_repeats=4000)
+    assert measured == pytest.approx(expected, abs=4 * np.sqrt(expected * (1 - expected) / 40000))
+
+
+def test_imbalance_index_by_hand():
+    perceptron = gardner.Perceptron(np.array([2.0, -1.0]), 0.0)
+    inputs = np.array([[1.0, 1.0], [1.0, 0.0]])
+    # Net inputs 1 and 2 (mean 1.5); total absolute inputs 3 and 2 (mean 2.5).
+    assert perceptron.imbalance(inputs) == pytest.approx(1.5 / 2.5)
+
+
+def test_extrapolation_recovers_a_line_in_one_over_n():
+    rng = np.random.default_rng(7)
+    data = {n: 2.0 + 3.0 / n + 0.01 * rng.standard_normal(200) for n in (50, 100, 200, 400)}
+    result = gardner.extrapolate_capacity(data, rng)
+    assert result.alpha_inf == pytest.approx(2.0, abs=4 * result.alpha_inf_error + 1e-3)
+    assert result.slope == pytest.approx(3.0, rel=0.2)
+    assert 0 < result.alpha_inf_error < 0.01
+
+
+def test_critical_loads_sample_the_capacity():
+    rng = np.random.default_rng(8)
+    loads = gardner.critical_loads(40, 12, rng)
+    # Cover: the median critical load is 2 (N + 1) / N; 12 samples land within about 0.15.
+    assert abs(np.median(loads) - 2 * 41 / 40) < 0.25
+    constrained = gardner.critical_loads(40, 12, rng, sign_constrained=True)
+    assert abs(np.median(constrained) - 1.0) < 0.25
+
+
+# ---------------------------------------------------------------------------- argument checks
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda: gardner.gardner_capacity(-0.1), "kappa"),
+        (lambda: gardner.gardner_capacity(0.0, 1.0), "coding_level"),
+        (lambda: gardner.random_dichotomies(0, 5), "n_inputs"),
+        (lambda: gardner.random_dichotomies(5, 5, input_coding=1.0), "input_coding"),
+        (lambda: gardner.afferent_signs(10, 1.5), "excitatory_fraction"),
+        (lambda: gardner.is_separable(np.ones((3, 2)), np.array([1.0, 0.0, 1.0])), "labels"),
+        (lambda: gardner.is_separable(np.ones(3), np.ones(3)), "inputs"),
+        (lambda: gardner.is_separable(np.ones((3, 2)), np.ones(3), signs=[1, 0]), "signs"),
+        (lambda: gardner.max_output_robustness(np.ones((3, 2)), np.ones(3), 0.0), "norm_bound"),
+        (lambda: gardner.critical_load(np.ones((3, 2)), np.ones(3), input_sd=0), "input_sd"),
+        (lambda: gardner.extrapolate_capacity({10: [2.0]}), "at least two sizes"),
+    ],
+)
+def test_bad_arguments_name_themselves(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()

@@ -28,6 +28,7 @@ bench: $(STAMP)  ## time the kernels against numpy/scipy baselines; tables also 
 	mkdir -p runs/benchmarks
 	$(BIN)/python -m benchmarks.hebbian_weights --json runs/benchmarks/hebbian_weights.json
 	$(BIN)/python -m benchmarks.rate_dynamics --json runs/benchmarks/rate_dynamics.json
+	$(BIN)/python -m benchmarks.capacity_curve --json runs/benchmarks/capacity_curve.json
 	$(BIN)/pip install --quiet --no-deps -r requirements-bench.txt
 	$(BIN)/python -m benchmarks.hopfield_retrieval --json runs/benchmarks/hopfield_retrieval.json
 

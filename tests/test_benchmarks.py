@@ -1,6 +1,6 @@
 """The benchmarks run and their constructions agree; their timings are never asserted."""
 
-from benchmarks import hebbian_weights, hopfield_retrieval, rate_dynamics
+from benchmarks import capacity_curve, hebbian_weights, hopfield_retrieval, rate_dynamics
 
 
 def test_hebbian_weight_benchmark_runs_and_its_baselines_agree():
@@ -35,3 +35,12 @@ def test_hopfield_benchmark_runs_and_its_baselines_agree():
     assert names == ["package kernel", "numpy loop, incremental fields", "neurodynex3"]
     assert result["rows"][1]["seconds"] > 0 and result["workload"]["final_overlap"] > 0.99
     assert "Asynchronous Hopfield retrieval: N = 300" in hopfield_retrieval.show(result)
+
+
+def test_capacity_curve_benchmark_runs_and_its_verdicts_agree():
+    # run() raises if the package's verdicts differ from dense linprog's
+    result = capacity_curve.run(n=30, n_samples=3)
+    assert [row["linear_programs"] for row in result["rows"]][1] == 15
+    assert 3 <= result["rows"][0]["linear_programs"] <= 9
+    assert "Capacity curve: N = 30" in capacity_curve.show(result)
+    assert capacity_curve.bisection_steps([True, True, True, False, False]) == 2

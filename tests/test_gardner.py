@@ -4,7 +4,6 @@ from scipy import stats
 
 from helpers import gardner
 
-
 # ---------------------------------------------------------------------------- replica theory
 
 
@@ -88,7 +87,7 @@ def test_critical_load_matches_the_verdict_of_every_prefix():
         inputs, labels = gardner.random_dichotomies(12, 40, rng, input_coding=0.5 if constrained else None)
         s = signs if constrained else None
         verdicts = [gardner.is_separable(inputs[:p], labels[:p], s) for p in range(1, 41)]
-        last = max(p for p, ok in zip(range(1, 41), verdicts) if ok)
+        last = max(p for p, ok in zip(range(1, 41), verdicts, strict=True) if ok)
         assert all(verdicts[: last - 1])  # nested patterns: realisable up to the switch
         assert gardner.critical_load(inputs, labels, signs=s, guess=0.5) * 12 == pytest.approx(last)
 
@@ -101,7 +100,7 @@ def test_critical_load_with_margin_against_the_max_margin_of_each_prefix():
     for p in range(1, 31):
         solution = gardner.max_margin_perceptron(inputs[:p], labels[:p])
         margins.append(0.0 if solution is None else solution.input_robustness(inputs[:p], labels[:p]))
-    expected = max(p for p, m in zip(range(1, 31), margins) if m >= kappa)
+    expected = max(p for p, m in zip(range(1, 31), margins, strict=True) if m >= kappa)
     assert np.all(np.diff(margins) <= 1e-9)  # the best margin can only shrink as patterns are added
     assert gardner.critical_load(inputs, labels, kappa=kappa) * 15 == pytest.approx(expected)
 
@@ -207,3 +206,14 @@ def test_critical_loads_sample_the_capacity():
 def test_bad_arguments_name_themselves(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+def test_realisable_prefixes_match_each_prefix_on_its_own():
+    rng = np.random.default_rng(9)
+    sizes = [20, 30, 34, 38, 42, 46, 50, 60]
+    for _ in range(4):
+        inputs, labels = gardner.random_dichotomies(20, 60, rng)
+        expected = [gardner.is_separable(inputs[:p], labels[:p]) for p in sizes]
+        assert list(gardner.realisable_prefixes(inputs, labels, sizes)) == expected
+    with pytest.raises(ValueError, match="prefix_sizes"):
+        gardner.realisable_prefixes(inputs, labels, [30, 20])

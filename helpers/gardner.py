@@ -114,6 +114,23 @@ def sign_constrained_capacity(kappa: float = 0.0, coding_level: float = 0.5) -> 
     return 0.5 * gardner_capacity(kappa, coding_level)
 
 
+def critical_margin(alpha: float, coding_level: float = 0.5, sign_constrained: bool = False) -> float:
+    """The largest margin ``kappa`` at which load ``alpha`` is still within the capacity.
+
+    The inverse of :func:`gardner_capacity` (or :func:`sign_constrained_capacity`) in ``kappa``:
+    the margin of the maximal-margin perceptron at load ``alpha`` in the replica theory. Zero at
+    and beyond the capacity at ``kappa = 0``.
+    """
+    alpha = _validate.positive("alpha", alpha)
+    capacity = sign_constrained_capacity if sign_constrained else gardner_capacity
+    if alpha >= capacity(0.0, coding_level):
+        return 0.0
+    high = 1.0
+    while capacity(high, coding_level) > alpha:
+        high *= 2.0
+    return float(optimize.brentq(lambda k: capacity(k, coding_level) - alpha, 0.0, high, xtol=1e-12))
+
+
 def binary_entropy(p) -> np.ndarray:
     """``H_2(p) = -p log2 p - (1 - p) log2(1 - p)`` in bits (0 at p = 0 and 1)."""
     p = np.asarray(p, dtype=np.float64)

@@ -76,6 +76,7 @@ CHAPTERS = [
     "notebooks/03_network_training.html",
     "notebooks/04_attractor_retrieval.html",
     "notebooks/05_hopfield.html",
+    "notebooks/06_gardner.html",
 ]
 PAGES = [
     "index.html",

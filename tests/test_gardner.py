@@ -44,6 +44,14 @@ def test_sign_constraints_halve_the_capacity_and_information_is_alpha_times_entr
     assert gardner.information_per_synapse(0.0, f) == pytest.approx(gardner.gardner_capacity(0.0, f) * entropy)
 
 
+def test_critical_margin_inverts_the_capacity():
+    for alpha, constrained in ((0.5, False), (1.5, False), (0.4, True)):
+        k = gardner.critical_margin(alpha, sign_constrained=constrained)
+        capacity = gardner.sign_constrained_capacity if constrained else gardner.gardner_capacity
+        assert k > 0 and capacity(k) == pytest.approx(alpha, rel=1e-9)
+    assert gardner.critical_margin(2.5) == 0.0
+
+
 def test_cover_probability():
     assert gardner.cover_separable_probability(10, 11) == 1.0
     assert gardner.cover_separable_probability(42, 21) == pytest.approx(0.5)

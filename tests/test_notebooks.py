@@ -74,6 +74,14 @@ SMALL = {
         "ei_cues": 4,
         "seed": 7,
     },
+    "06_gardner": {
+        "capacity_sizes": [30, 60],
+        "capacity_samples": 10,
+        "robust_inputs": 60,
+        "silent_loads": [0.3, 0.8],
+        "robust_loads": [0.1, 0.3],
+        "seed": 7,
+    },
 }
 BAD = {
     "01_transfer_function": [
@@ -104,6 +112,12 @@ BAD = {
         ("capacity_sizes", [1000, 500], "capacity_sizes must be an increasing list"),
         ("coding_levels", [0.1, 0.5], "coding_levels must be a decreasing list"),
         ("capacity_trials", 6, "capacity_trials must be a multiple of 4"),
+    ],
+    "06_gardner": [
+        ("kappa", 0, r"kappa must be in \(0, 2\], got 0"),
+        ("capacity_sizes", [100, 50], "capacity_sizes must be an increasing list of at least 2 integers >= 20"),
+        ("excitatory_fraction", 0.3, r"excitatory_fraction must be in \(0.5, 1\], got 0.3"),
+        ("norm_bound", -1, "norm_bound must be a number > 0, got -1"),
     ],
 }
 MACHINE_PATHS = re.compile(r"(/[w]ork/|/[t]mp/|/[r]oot/|/[h]ome/\w+|site-packages)")  # classes: not a path itself

@@ -23,6 +23,7 @@ few neurons flip, costs little more than reading the fields.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numba
@@ -297,6 +298,7 @@ def run_asynchronous(
     symmetric: bool | None = None,
     visits: np.ndarray | None = None,
     sweep_orders: np.ndarray | None = None,
+    noise: str = "logistic",
 ) -> Run:
     """Asynchronous dynamics: each sweep visits every neuron once, in a fresh random order.
 
@@ -311,6 +313,9 @@ def run_asynchronous(
     ``visits[i]`` times per sweep, at random moments (fast inhibitory interneurons, say).
     ``sweep_orders`` (shape ``(max_sweeps, N)``, each row a permutation) replaces the random
     visiting orders, to replay another program's run; ``rng`` then only serves the heat bath.
+    ``noise="gaussian"`` replaces the heat bath by Gaussian output noise of SD ``temperature``
+    added to the drive at each update, ``S_i = high`` if ``h_i - theta_i + T eta > 0``
+    (Rubin et al. 2017), so that ``P(S_i = high) = Phi((h_i - theta_i) / T)``.
     """
     weights = _square(weights)
     n = weights.shape[0]
@@ -321,6 +326,8 @@ def run_asynchronous(
     theta = _threshold(threshold, n)
     max_sweeps = _validate.integer_at_least("max_sweeps", max_sweeps, 1)
     temperature = _validate.in_range("temperature", temperature, 0.0, np.inf)
+    if noise not in ("logistic", "gaussian"):
+        raise ValueError(f"noise must be 'logistic' or 'gaussian', got {noise!r}")
     rng = as_generator(rng)
     if sweep_orders is not None:
         sweep_orders = np.asarray(sweep_orders, dtype=np.int64)
@@ -351,7 +358,7 @@ def run_asynchronous(
         uniforms = rng.random(order.size) if beta < np.inf else np.empty(0)
         n_flips = _asynchronous_sweep(
             outgoing, current, field, theta, order, uniforms, beta, low, high,
-            record_energy, energy_steps,
+            record_energy, energy_steps, noise == "gaussian",
         )
         flips.append(n_flips)
         if record_energy:
@@ -583,7 +590,7 @@ def half_retrieval_load(loads, retrieved_fraction) -> float:
 
 @numba.njit(cache=True)
 def _asynchronous_sweep(outgoing, state, field, threshold, order, uniforms, beta, low, high,
-                        record_energy, energy_steps):
+                        record_energy, energy_steps, gaussian):
     """Visit the neurons in ``order``; return how many flipped.
 
     ``outgoing[i]`` holds the weights from neuron ``i`` to every neuron (row ``i`` of W^T), so a
@@ -606,7 +613,10 @@ def _asynchronous_sweep(outgoing, state, field, threshold, order, uniforms, beta
             else:
                 new = old
         else:
-            chance_high = 1.0 / (1.0 + np.exp(-beta * (high - low) * drive))
+            if gaussian:
+                chance_high = 0.5 * math.erfc(-beta * drive / math.sqrt(2.0))
+            else:
+                chance_high = 1.0 / (1.0 + np.exp(-beta * (high - low) * drive))
             new = high if uniforms[visit] < chance_high else low
         if new != old:
             delta = new - old

@@ -198,3 +198,15 @@ def test_bad_arguments_name_what_is_wrong(call, message):
     state = np.ones(50, dtype=np.float32)
     with pytest.raises(ValueError, match=message):
         call(weights, state)
+
+
+def test_gaussian_output_noise_gives_the_normal_cdf():
+    # No coupling: each 0/1 neuron sees the drive 0 - theta = 0.5 plus Gaussian noise of SD 1.
+    n = 4000
+    weights = np.zeros((n, n), dtype=np.float32)
+    run = hp.run_asynchronous(weights, np.zeros(n, dtype=np.float32), 3, max_sweeps=1, temperature=1.0,
+                              threshold=-0.5, values=hp.BINARY, noise="gaussian", symmetric=True)
+    expected = special.ndtr(0.5)
+    assert run.state.mean() == pytest.approx(expected, abs=4 * np.sqrt(expected * (1 - expected) / n))
+    with pytest.raises(ValueError, match="noise"):
+        hp.run_asynchronous(weights[:4, :4], np.zeros(4, dtype=np.float32), values=hp.BINARY, noise="cauchy")

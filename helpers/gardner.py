@@ -549,18 +549,28 @@ def extrapolate_capacity(
 # --------------------------------------------------------------------------------------------
 
 
-def max_input_robustness(inputs, labels, signs=None) -> Perceptron | None:
-    """Max-``kappa_in`` perceptron with threshold 1: a quadratic program.
+def max_input_robustness(inputs, labels, signs=None, norm_bound=None) -> Perceptron | None:
+    """Max-``kappa_in`` perceptron with threshold 1 (and ``|w| <= norm_bound`` if given).
 
     In canonical form, minimise ``|w|^2`` subject to ``y_mu (w . x_mu - theta) >= 1`` and
-    ``theta >= 0``; the physical weights are ``w / theta`` with threshold 1, their smallest margin
-    is ``1 / theta`` and ``kappa_in = 1 / |w|``. Returns None when no solution with a positive
-    threshold exists.
+    ``theta >= 0``, a quadratic program; the physical weights are ``w / theta`` with threshold 1,
+    their smallest margin is ``1 / theta`` and ``kappa_in = 1 / |w|``. When the optimum has
+    ``theta = 0`` the best ``kappa_in`` is only approached by ever larger weights, and when the
+    physical weights would break the norm bound the bound is active; in both cases, with a bound,
+    the answer is the max-``kappa_out`` solution under it (at fixed ``|w| = Gamma`` the two
+    margins are proportional, as in Rubin et al. 2017). Returns None when no solution exists
+    (or, without a bound, when the optimum is at ``theta = 0``).
     """
+    if norm_bound is not None:
+        norm_bound = _validate.positive("norm_bound", norm_bound)
     solution = max_margin_perceptron(inputs, labels, signs, nonnegative_threshold=True)
-    if solution is None or solution.threshold <= 0:
+    if solution is not None and solution.threshold > 0:
+        physical = Perceptron(solution.weights / solution.threshold, 1.0)
+        if norm_bound is None or physical.norm <= norm_bound:
+            return physical
+    if norm_bound is None or solution is None:
         return None
-    return Perceptron(solution.weights / solution.threshold, 1.0)
+    return max_output_robustness(inputs, labels, norm_bound, signs)
 
 
 def max_output_robustness(inputs, labels, norm_bound: float, signs=None, tolerance: float = 1e-6) -> Perceptron | None:
@@ -569,31 +579,95 @@ def max_output_robustness(inputs, labels, norm_bound: float, signs=None, toleran
     Maximise ``kappa`` subject to ``y_mu (w . x_mu - 1) >= kappa`` and ``|w| <= Gamma``: a
     second-order cone program. It is solved as a sequence of quadratic programs: the smallest
     norm ``n(kappa)`` with which margin ``kappa`` is reachable is convex and increasing in
-    ``kappa``, and the answer is where it reaches Gamma, found by bisection to ``tolerance``
-    (relative). Returns None when even ``kappa = 0`` needs ``|w| > Gamma``.
+    ``kappa``, and the answer is where it reaches Gamma, bracketed and then found by regula falsi
+    to ``tolerance`` (relative). Returns None when even ``kappa = 0`` needs ``|w| > Gamma``.
     """
     inputs, labels = _check_sample(inputs, labels)
     gamma = _validate.positive("norm_bound", norm_bound)
 
     def solve(kappa):
-        return _min_norm(inputs, labels, signs, threshold=1.0, margin=kappa)
+        solution = _min_norm(inputs, labels, signs, threshold=1.0, margin=kappa)
+        return solution, (np.inf if solution is None else solution.norm)
 
-    def within_bound(solution):
-        return solution is not None and solution.norm <= gamma
-
-    best = solve(0.0)
-    if not within_bound(best):
+    best, norm_low = solve(0.0)
+    if norm_low > gamma:
         return None
     low, high = 0.0, 1.0
-    while within_bound(candidate := solve(high)):
-        low, high, best = high, 2.0 * high, candidate
+    while (result := solve(high))[1] <= gamma:
+        low, high, (best, norm_low) = high, 2.0 * high, result
+    norm_high = result[1]
+    # Regula falsi with the Illinois modification on n(kappa) - Gamma (bisection where n is
+    # infinite): a handful of quadratic programs instead of the twenty of plain bisection.
+    side = 0
     while high - low > tolerance * high:
-        middle = 0.5 * (low + high)
-        if within_bound(candidate := solve(middle)):
-            low, best = middle, candidate
+        if np.isfinite(norm_high):
+            middle = low + (gamma - norm_low) * (high - low) / (norm_high - norm_low)
+            middle = min(max(middle, low + 0.01 * (high - low)), high - 0.01 * (high - low))
         else:
-            high = middle
+            middle = 0.5 * (low + high)
+        candidate, norm = solve(middle)
+        if norm <= gamma:
+            low, norm_low, best = middle, norm, candidate
+            if side == -1:  # the same end moved twice: halve the other end's weight
+                norm_high = gamma + 0.5 * (norm_high - gamma)
+            side = -1
+        else:
+            high, norm_high = middle, norm
+            if side == 1:
+                norm_low = gamma - 0.5 * (gamma - norm_low)
+            side = 1
     return best
+
+
+@dataclass(frozen=True)
+class PerceptronNetwork:
+    """A recurrent network of 0/1 neurons whose incoming weights are each a learned perceptron.
+
+    ``weights[i, j]`` is the synapse from ``j`` onto ``i`` (zero diagonal); every threshold is 1.
+    Per neuron: ``input_robustness`` (``kappa_in``), ``output_robustness`` (``kappa_out``) and
+    ``imbalance`` of its perceptron on the stored patterns.
+    """
+
+    weights: np.ndarray
+    input_robustness: np.ndarray
+    output_robustness: np.ndarray
+    imbalance: np.ndarray
+
+
+def perceptron_network(patterns, signs, method: str = "kappa_in", norm_bound: float = 10.0,
+                       tolerance: float = 1e-4) -> PerceptronNetwork:
+    """Store 0/1 ``patterns`` (shape ``(P, N)``) by learning every neuron's incoming weights.
+
+    Neuron ``i`` is a sign-constrained perceptron (the sign of each synapse is that of its
+    presynaptic neuron, ``signs[j]``) with threshold 1 that must output ``xi_i^mu`` when the other
+    neurons are in pattern ``mu``: ``method="kappa_in"`` takes the max-``kappa_in`` solution,
+    ``"kappa_out"`` the max-``kappa_out`` one, both under ``|w| <= norm_bound`` (Rubin, Abbott &
+    Sompolinsky 2017). Each stored pattern is then a fixed point of the noiseless dynamics.
+    Raises ValueError naming the neuron when its perceptron has no solution.
+    """
+    patterns = np.asarray(patterns, dtype=np.float64)
+    if patterns.ndim != 2 or not np.all(np.isin(patterns, (0.0, 1.0))):
+        raise ValueError("patterns must be a (P, N) array of 0s and 1s")
+    n_patterns, n = patterns.shape
+    signs = _check_signs(signs, n)
+    if method not in ("kappa_in", "kappa_out"):
+        raise ValueError(f"method must be 'kappa_in' or 'kappa_out', got {method!r}")
+    weights = np.zeros((n, n))
+    kappa_in, kappa_out, imbalance = np.empty(n), np.empty(n), np.empty(n)
+    for i in range(n):
+        others = np.arange(n) != i
+        inputs, labels = patterns[:, others], 2.0 * patterns[:, i] - 1.0
+        if method == "kappa_in":
+            solution = max_input_robustness(inputs, labels, signs[others], norm_bound)
+        else:
+            solution = max_output_robustness(inputs, labels, norm_bound, signs[others], tolerance)
+        if solution is None:
+            raise ValueError(f"neuron {i}: no sign-constrained perceptron with threshold 1 stores these patterns")
+        weights[i, others] = solution.weights
+        kappa_in[i] = solution.input_robustness(inputs, labels)
+        kappa_out[i] = solution.output_robustness(inputs, labels)
+        imbalance[i] = solution.imbalance(inputs)
+    return PerceptronNetwork(weights, kappa_in, kappa_out, imbalance)
 
 
 def error_rate_under_noise(perceptron: Perceptron, inputs, labels, rng: RandomLike = None, input_noise: float = 0.0,

@@ -150,6 +150,15 @@ def test_robust_solutions_with_threshold_one():
     # Large weights that cancel: the balanced solution's net input is a small part of its total.
     assert balanced.imbalance(inputs) < 0.5 * unbalanced.imbalance(inputs)
     assert gardner.max_output_robustness(inputs, labels, 1e-3, signs) is None
+    # Under a bound the max-kappa_in weights would break, the bound is active and the two coincide.
+    tight = 0.8 * unbalanced.norm
+    bounded = gardner.max_input_robustness(inputs, labels, signs, norm_bound=tight)
+    assert bounded.norm <= tight * (1 + 1e-6)
+    same = gardner.max_output_robustness(inputs, labels, tight, signs)
+    assert bounded.input_robustness(inputs, labels) == pytest.approx(same.input_robustness(inputs, labels), rel=1e-4)
+    assert gardner.max_input_robustness(inputs, labels, signs, norm_bound=10 * unbalanced.norm).norm == pytest.approx(
+        unbalanced.norm
+    )
 
 
 def test_error_rate_under_output_noise_matches_the_gaussian_tail():
@@ -190,6 +199,26 @@ def test_critical_loads_sample_the_capacity():
     assert abs(np.median(loads) - 2 * 41 / 40) < 0.25
     constrained = gardner.critical_loads(40, 12, rng, sign_constrained=True)
     assert abs(np.median(constrained) - 1.0) < 0.25
+
+
+def test_perceptron_network_stores_its_patterns_with_dales_law():
+    rng = np.random.default_rng(10)
+    n, p = 40, 6
+    patterns = (rng.random((p, n)) < 0.3).astype(float)
+    signs = gardner.afferent_signs(n, 0.8)
+    for method in ("kappa_in", "kappa_out"):
+        net = gardner.perceptron_network(patterns, signs, method, norm_bound=5.0)
+        assert np.all(np.diagonal(net.weights) == 0)
+        # Dale's law: each column (presynaptic neuron) has one sign.
+        assert np.all(net.weights[:, signs > 0] >= 0) and np.all(net.weights[:, signs < 0] <= 0)
+        # Every pattern is a fixed point of the noiseless dynamics with threshold 1.
+        for pattern in patterns:
+            assert np.array_equal((net.weights @ pattern > 1.0).astype(float), pattern)
+        assert np.all(net.output_robustness > 0) and np.all(net.input_robustness > 0)
+    with pytest.raises(ValueError, match="method"):
+        gardner.perceptron_network(patterns, signs, "hebb")
+    with pytest.raises(ValueError, match="patterns"):
+        gardner.perceptron_network(patterns * 2, signs)
 
 
 # ---------------------------------------------------------------------------- argument checks

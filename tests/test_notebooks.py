@@ -80,6 +80,10 @@ SMALL = {
         "robust_inputs": 60,
         "silent_loads": [0.3, 0.8],
         "robust_loads": [0.1, 0.3],
+        "network_neurons": 80,
+        "noise_levels": [0.05, 0.5],
+        "distortions": [0.05],
+        "network_trials": 4,
         "seed": 7,
     },
 }
@@ -118,6 +122,7 @@ BAD = {
         ("capacity_sizes", [100, 50], "capacity_sizes must be an increasing list of at least 2 integers >= 20"),
         ("excitatory_fraction", 0.3, r"excitatory_fraction must be in \(0.5, 1\], got 0.3"),
         ("norm_bound", -1, "norm_bound must be a number > 0, got -1"),
+        ("network_coding", [0.3], "network_coding must be a list of 2 coding levels"),
     ],
 }
 MACHINE_PATHS = re.compile(r"(/[w]ork/|/[t]mp/|/[r]oot/|/[h]ome/\w+|site-packages)")  # classes: not a path itself

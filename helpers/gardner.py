@@ -131,6 +131,65 @@ def critical_margin(alpha: float, coding_level: float = 0.5, sign_constrained: b
     return float(optimize.brentq(lambda k: capacity(k, coding_level) - alpha, 0.0, high, xtol=1e-12))
 
 
+def balanced_capacity(excitatory_fraction: float, cv_ratio: float = 1.0, coding_level: float = 0.5) -> float:
+    """Largest load at which a sign-constrained perceptron with threshold >= 0 can be balanced (kappa = 0).
+
+    With excitatory and inhibitory inputs of coefficients of variation ``CV_E`` and ``CV_I``
+    (``cv_ratio`` = ``CV_E / CV_I``) and a fraction ``f_E`` of excitatory afferents, the replica
+    solution at the capacity has weights cut from Gaussians shifted by ``B`` and ``-B CV_E/CV_I``
+    (excitatory and inhibitory), and the capacity is
+
+    ``alpha_c(0, f) * min_B [f_E S(-B) + (1 - f_E) S(cv_ratio * B)]``
+
+    with ``S`` the :func:`gaussian_shortfall` (Rubin, Abbott & Sompolinsky 2017, kappa = 0). The
+    minimum is at ``B = 0``, where the capacity is the full sign-constrained value
+    ``alpha_c(0, f) / 2``, exactly when ``f_E / (1 - f_E) = cv_ratio``.
+    """
+    f_e = _validate.in_range("excitatory_fraction", excitatory_fraction, 0.0, 1.0)
+    phi = _validate.positive("cv_ratio", cv_ratio)
+
+    def cost(b):
+        return f_e * gaussian_shortfall(-b) + (1.0 - f_e) * gaussian_shortfall(phi * b)
+
+    best = optimize.minimize_scalar(cost, bounds=(-12.0, 12.0), method="bounded", options={"xatol": 1e-10})
+    return float(gardner_capacity(0.0, coding_level) * best.fun)
+
+
+def positive_threshold_capacity(excitatory_fraction: float, cv_ratio: float = 1.0, coding_level: float = 0.5) -> float:
+    """Capacity at kappa = 0 of a sign-constrained perceptron whose threshold must be >= 0.
+
+    With enough excitation (``f_E / (1 - f_E) >= cv_ratio``) the threshold constraint is slack
+    and the capacity is the sign-constrained ``alpha_c(0, f) / 2`` (reached by an unbalanced
+    solution); with less, the solutions must balance and the capacity falls to
+    :func:`balanced_capacity` (Rubin, Abbott & Sompolinsky 2017).
+    """
+    f_e = _validate.in_range("excitatory_fraction", excitatory_fraction, 0.0, 1.0)
+    phi = _validate.positive("cv_ratio", cv_ratio)
+    if f_e >= phi / (1.0 + phi):
+        return sign_constrained_capacity(0.0, coding_level)
+    return balanced_capacity(f_e, phi, coding_level)
+
+
+def optimal_excitatory_fraction(cv_ratio: float = 1.0) -> float:
+    """The fraction of excitatory afferents at which balanced solutions reach the full capacity.
+
+    ``f_E / (1 - f_E) = CV_E / CV_I``: excitation and inhibition then cancel on average with the
+    weights of the capacity solution (Rubin, Abbott & Sompolinsky 2017). 80 % excitatory
+    afferents call for excitatory inputs four times as variable (relative to their mean) as
+    inhibitory ones.
+    """
+    phi = _validate.positive("cv_ratio", cv_ratio)
+    return phi / (1.0 + phi)
+
+
+def coefficient_of_variation(input_coding: float) -> float:
+    """CV of a 0/1 input that is 1 with probability ``a``: ``sqrt((1 - a) / a)``."""
+    a = _validate.in_range("input_coding", input_coding, 0.0, 1.0)
+    if a == 0.0:
+        raise ValueError("input_coding must be > 0 for a coefficient of variation")
+    return float(np.sqrt((1.0 - a) / a))
+
+
 def binary_entropy(p) -> np.ndarray:
     """``H_2(p) = -p log2 p - (1 - p) log2(1 - p)`` in bits (0 at p = 0 and 1)."""
     p = np.asarray(p, dtype=np.float64)
@@ -263,16 +322,18 @@ class _MarginLP:
     start). Inputs are centred (``theta' = theta - w . x_bar``), the same program better scaled.
     """
 
-    def __init__(self, inputs, labels, signs):
+    def __init__(self, inputs, labels, signs, nonnegative_threshold: bool = False):
         n_patterns, n_inputs = inputs.shape
         self.n_patterns, self.n_inputs = n_patterns, n_inputs
-        self.offset = inputs.mean(axis=0)
+        # theta >= 0 is a bound on the uncentred threshold only, so that program is not centred.
+        self.offset = np.zeros(n_inputs) if nonnegative_threshold else inputs.mean(axis=0)
+        theta_low = 0.0 if nonnegative_threshold else -_INF
         low, high = _weight_bounds(signs, n_inputs, bound=1.0)
         matrix = np.hstack([labels[:, None] * (inputs - self.offset), -labels[:, None], -np.ones((n_patterns, 1))])
         lp = highspy.HighsLp()
         lp.num_col_, lp.num_row_ = n_inputs + 2, n_patterns
         lp.col_cost_ = np.r_[np.zeros(n_inputs + 1), -1.0]
-        lp.col_lower_, lp.col_upper_ = np.r_[low, -_INF, -_INF], np.r_[high, _INF, 1.0]
+        lp.col_lower_, lp.col_upper_ = np.r_[low, theta_low, -_INF], np.r_[high, _INF, 1.0]
         lp.row_lower_, lp.row_upper_ = np.zeros(n_patterns), np.full(n_patterns, _INF)
         # Column-wise storage of the dense matrix (HiGHS's native layout).
         lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
@@ -388,7 +449,8 @@ def max_margin_perceptron(inputs, labels, signs=None, nonnegative_threshold: boo
     return solution
 
 
-def critical_load(inputs, labels, kappa: float = 0.0, signs=None, input_sd: float = 1.0, guess=None) -> float:
+def critical_load(inputs, labels, kappa: float = 0.0, signs=None, input_sd: float = 1.0, guess=None,
+                  nonnegative_threshold: bool = False) -> float:
     """Largest load ``P / N`` at which the first P patterns of the sample are realisable with margin ``kappa``.
 
     The patterns are nested (adding one can only remove solutions), so the verdicts over P switch
@@ -397,13 +459,16 @@ def critical_load(inputs, labels, kappa: float = 0.0, signs=None, input_sd: floa
     linear program, on one HiGHS instance whose warm starts make each step cheap; ``kappa > 0``
     by the margin ``1 / (input_sd |w|)`` of the quadratic program of
     :func:`max_margin_perceptron`. Returns ``P_max / N`` (the caller should draw more patterns)
-    when all of them are realisable.
+    when all of them are realisable. ``nonnegative_threshold`` asks for ``theta >= 0`` (only at
+    ``kappa = 0``).
     """
     inputs, labels = _check_sample(inputs, labels)
     kappa = _margin(kappa)
     input_sd = _validate.positive("input_sd", input_sd)
+    if nonnegative_threshold and kappa > 0:
+        raise ValueError("nonnegative_threshold is only available at kappa = 0")
     n_patterns, n_inputs = inputs.shape
-    lp = _MarginLP(inputs, labels, signs) if kappa == 0 else None
+    lp = _MarginLP(inputs, labels, signs, nonnegative_threshold) if kappa == 0 else None
 
     def realisable(p: int) -> bool:
         if lp is not None:
@@ -476,15 +541,18 @@ def critical_loads(
     kappa: float = 0.0,
     coding_level: float = 0.5,
     sign_constrained: bool = False,
-    input_coding: float = 0.5,
+    input_coding=0.5,
     excitatory_fraction: float = 0.8,
     max_load=None,
+    nonnegative_threshold: bool = False,
 ) -> np.ndarray:
     """The :func:`critical_load` of ``n_samples`` independent samples of random dichotomies.
 
     Unconstrained samples have Gaussian inputs; sign-constrained ones have 0/1 inputs of coding
-    level ``input_coding`` and ``excitatory_fraction`` excitatory afferents. Each sample holds
-    ``max_load * N`` patterns (default: 1.6 times the replica capacity plus 8 / sqrt(N)).
+    level ``input_coding`` and ``excitatory_fraction`` excitatory afferents. ``input_coding`` may
+    be a pair ``(a_E, a_I)``: excitatory and inhibitory afferents then fire with different
+    probabilities (``kappa = 0`` only). Each sample holds ``max_load * N`` patterns (default: 1.6
+    times the replica capacity plus 8 / sqrt(N)).
     """
     n_inputs = _validate.integer_at_least("n_inputs", n_inputs, 2)
     n_samples = _validate.integer_at_least("n_samples", n_samples, 1)
@@ -492,13 +560,23 @@ def critical_loads(
     if max_load is None:
         max_load = 1.6 * theory + 8.0 / np.sqrt(n_inputs)
     max_load = _validate.positive("max_load", max_load)
-    coding = input_coding if sign_constrained else None
     signs = afferent_signs(n_inputs, excitatory_fraction) if sign_constrained else None
+    pair = sign_constrained and np.ndim(input_coding) == 1
+    if pair and (len(input_coding) != 2 or kappa > 0):
+        raise ValueError(
+            f"input_coding must be one coding level or, at kappa = 0, a pair (a_E, a_I); got {input_coding!r}"
+        )
+    coding = (input_coding[0] if pair else input_coding) if sign_constrained else None
     rng = as_generator(rng)
     loads = np.empty(n_samples)
     for s in range(n_samples):
         inputs, labels = random_dichotomies(n_inputs, int(np.ceil(max_load * n_inputs)), rng, coding_level, coding)
-        loads[s] = critical_load(inputs, labels, kappa, signs, input_sd(coding), guess=theory)
+        if pair:
+            a_inhibitory = _validate.in_range("input_coding", input_coding[1], 0.0, 1.0)
+            inhibitory = signs < 0
+            inputs[:, inhibitory] = rng.random((inputs.shape[0], int(inhibitory.sum()))) < a_inhibitory
+        loads[s] = critical_load(inputs, labels, kappa, signs, input_sd(coding), guess=theory,
+                                 nonnegative_threshold=nonnegative_threshold)
     return loads
 
 

@@ -52,6 +52,36 @@ def test_critical_margin_inverts_the_capacity():
     assert gardner.critical_margin(2.5) == 0.0
 
 
+def test_balance_and_the_optimal_fraction_of_excitatory_afferents():
+    # Equal CVs: balanced solutions reach the full capacity at f_E = 1/2, and only there.
+    assert gardner.optimal_excitatory_fraction(1.0) == 0.5
+    assert gardner.balanced_capacity(0.5, 1.0) == pytest.approx(1.0, rel=1e-8)
+    assert gardner.balanced_capacity(0.8, 1.0) < 1.0 and gardner.balanced_capacity(0.2, 1.0) < 1.0
+    # The optimum moves with the CV ratio: f_E / (1 - f_E) = CV_E / CV_I.
+    assert gardner.optimal_excitatory_fraction(4.0) == pytest.approx(0.8)
+    assert gardner.balanced_capacity(0.8, 4.0) == pytest.approx(1.0, rel=1e-8)
+    fractions = np.linspace(0.05, 0.95, 19)
+    best = fractions[np.argmax([gardner.balanced_capacity(f, 4.0) for f in fractions])]
+    assert best == pytest.approx(0.8, abs=0.05)
+    # With a threshold >= 0 the capacity is the sign-constrained one once excitation suffices.
+    assert gardner.positive_threshold_capacity(0.9, 4.0) == pytest.approx(1.0)
+    assert gardner.positive_threshold_capacity(0.5, 4.0) == pytest.approx(gardner.balanced_capacity(0.5, 4.0))
+    assert gardner.coefficient_of_variation(0.5) == pytest.approx(1.0)
+    assert gardner.coefficient_of_variation(0.2) == pytest.approx(2.0)
+
+
+def test_positive_threshold_capacity_of_finite_samples():
+    # Excitatory inputs at coding 0.5, inhibitory at 0.2: CV ratio 1/2, optimum f_E = 1/3. With
+    # only 10 % excitatory afferents the threshold constraint binds and the capacity drops to 0.76.
+    rng = np.random.default_rng(11)
+    loads = gardner.critical_loads(60, 16, rng, sign_constrained=True, input_coding=(0.5, 0.2),
+                                   excitatory_fraction=0.1, nonnegative_threshold=True)
+    assert np.median(loads) == pytest.approx(gardner.positive_threshold_capacity(0.1, 0.5), abs=0.12)
+    assert np.median(loads) < 0.9
+    with pytest.raises(ValueError, match="nonnegative_threshold"):
+        gardner.critical_load(*gardner.random_dichotomies(10, 20, rng), kappa=0.5, nonnegative_threshold=True)
+
+
 def test_cover_probability():
     assert gardner.cover_separable_probability(10, 11) == 1.0
     assert gardner.cover_separable_probability(42, 21) == pytest.approx(0.5)

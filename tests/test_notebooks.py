@@ -80,6 +80,9 @@ SMALL = {
         "robust_inputs": 60,
         "silent_loads": [0.3, 0.8],
         "robust_loads": [0.1, 0.3],
+        "balance_inputs": 80,
+        "balance_fractions": [0.5, 0.9],
+        "balance_samples": 6,
         "network_neurons": 80,
         "noise_levels": [0.05, 0.5],
         "distortions": [0.05],
@@ -123,6 +126,7 @@ BAD = {
         ("excitatory_fraction", 0.3, r"excitatory_fraction must be in \(0.5, 1\], got 0.3"),
         ("norm_bound", -1, "norm_bound must be a number > 0, got -1"),
         ("network_coding", [0.3], "network_coding must be a list of 2 coding levels"),
+        ("balance_codings", [[0.5]], r"balance_codings must be a list of \[a_E, a_I\] pairs"),
     ],
 }
 MACHINE_PATHS = re.compile(r"(/[w]ork/|/[t]mp/|/[r]oot/|/[h]ome/\w+|site-packages)")  # classes: not a path itself

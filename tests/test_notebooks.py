@@ -83,6 +83,8 @@ SMALL = {
         "balance_inputs": 80,
         "balance_fractions": [0.5, 0.9],
         "balance_samples": 6,
+        "rate_inputs": 60,
+        "rate_samples": 6,
         "network_neurons": 80,
         "noise_levels": [0.05, 0.5],
         "distortions": [0.05],

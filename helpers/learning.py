@@ -15,14 +15,12 @@ patterns fade as new ones arrive: the network is a palimpsest (Nadal et al. 1986
 from __future__ import annotations
 
 import hashlib
-import os
 from dataclasses import dataclass
-from pathlib import Path
 
 import numba
 import numpy as np
 
-from . import _validate
+from . import _checkpoint, _validate
 from .network import (
     PAPER_INTEGRATION,
     Connectivity,
@@ -133,16 +131,11 @@ def learn_online(
     values = np.zeros(connectivity.n_synapses, dtype=np.float32)
     rates = np.zeros((n_patterns, n), dtype=np.float64)
     done = 0
-    if checkpoint is not None and Path(checkpoint).is_file():
-        with np.load(checkpoint) as saved:
-            if str(saved["key"]) != key:
-                raise ValueError(
-                    f"checkpoint {Path(checkpoint).name} was made from other connectivity, patterns or settings; "
-                    "delete it or name another checkpoint"
-                )
-            done = int(saved["done"])
-            values[:] = saved["values"]
-            rates[:done] = saved["rates"][:done]
+    saved = _checkpoint.load(checkpoint, key, "connectivity, patterns or settings")
+    if saved is not None:
+        done = int(saved["done"])
+        values[:] = saved["values"]
+        rates[:done] = saved["rates"][:done]
     weights = SparseWeights(connectivity, values)
     for mu in range(done, n_patterns):
         evoked = phi(patterns[mu], transfer)  # without recurrence the start is the fixed point
@@ -156,17 +149,8 @@ def learn_online(
         pre = np.ascontiguousarray(pre_factor(evoked, rule, q_g), dtype=np.float32)
         _learn_pattern(connectivity.indptr, connectivity.indices, values, post, pre, scale, keep, bound)
         if checkpoint is not None and ((mu + 1) % save_every == 0 or mu + 1 == n_patterns):
-            _save(checkpoint, key=key, done=mu + 1, values=values, rates=rates)
+            _checkpoint.save(checkpoint, key=key, done=mu + 1, values=values, rates=rates)
     return OnlineLearning(weights=weights, rates=rates)
-
-
-def _save(path, **arrays) -> None:
-    """Write the checkpoint to a temporary file and move it into place: never half-written."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial.npz")
-    np.savez(partial, **arrays)
-    os.replace(partial, path)
 
 
 def memory_strength(weights: SparseWeights, patterns, transfer: TransferParams, rule: RuleParams) -> np.ndarray:

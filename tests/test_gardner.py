@@ -251,6 +251,39 @@ def test_perceptron_network_stores_its_patterns_with_dales_law():
         gardner.perceptron_network(patterns * 2, signs)
 
 
+def test_critical_loads_resume_from_their_checkpoint(tmp_path):
+    log = tmp_path / "loads.csv"
+    full = gardner.critical_loads(30, 6, np.random.default_rng(12))
+    first = gardner.critical_loads(30, 3, np.random.default_rng(12), checkpoint=log)
+    assert np.array_equal(first, full[:3])  # each sample has its own generator
+    assert len(log.read_text().splitlines()) == 1 + 3
+    # A rerun reads the three samples done and adds three; a different setting gets its own keys.
+    resumed = gardner.critical_loads(30, 6, np.random.default_rng(12), checkpoint=log)
+    assert np.array_equal(resumed, full) and len(log.read_text().splitlines()) == 1 + 6
+    gardner.critical_loads(30, 2, np.random.default_rng(12), kappa=0.3, checkpoint=log)
+    assert len(log.read_text().splitlines()) == 1 + 8
+
+
+def test_perceptron_network_resumes_from_its_checkpoint(tmp_path):
+    rng = np.random.default_rng(13)
+    patterns = (rng.random((5, 30)) < 0.3).astype(float)
+    signs = gardner.afferent_signs(30, 0.8)
+    path = tmp_path / "net.npz"
+    whole = gardner.perceptron_network(patterns, signs, checkpoint=path, save_every=7)
+    with np.load(path) as saved:
+        assert int(saved["done"]) == 30
+    # Pretend the run stopped after 14 neurons: the rerun redoes the rest and agrees.
+    with np.load(path) as saved:
+        arrays = {k: saved[k] for k in saved.files}
+    arrays["done"] = 14
+    arrays["weights"][14:] = 0.0
+    np.savez(path, **arrays)
+    resumed = gardner.perceptron_network(patterns, signs, checkpoint=path, save_every=7)
+    assert np.allclose(resumed.weights, whole.weights)
+    with pytest.raises(ValueError, match="other patterns"):
+        gardner.perceptron_network(patterns[:4], signs, checkpoint=path)
+
+
 # ---------------------------------------------------------------------------- argument checks
 
 

@@ -129,6 +129,7 @@ BAD = {
         ("norm_bound", -1, "norm_bound must be a number > 0, got -1"),
         ("network_coding", [0.3], "network_coding must be a list of 2 coding levels"),
         ("balance_codings", [[0.5]], r"balance_codings must be a list of \[a_E, a_I\] pairs"),
+        ("checkpoint_dir", 3, "checkpoint_dir must be a folder path or '', got 3"),
     ],
 }
 MACHINE_PATHS = re.compile(r"(/[w]ork/|/[t]mp/|/[r]oot/|/[h]ome/\w+|site-packages)")  # classes: not a path itself

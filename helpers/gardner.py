@@ -28,7 +28,6 @@ Conventions
 from __future__ import annotations
 
 import hashlib
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,9 +35,10 @@ import highspy
 import numpy as np
 import pandas as pd
 import quadprog
-from scipy import integrate, optimize, special, stats
+from scipy import integrate, optimize, stats
 
 from . import _checkpoint, _validate
+from .information import binary_entropy
 from .rng import RandomLike, as_generator
 
 _INF = highspy.kHighsInf
@@ -192,12 +192,6 @@ def coefficient_of_variation(input_coding: float) -> float:
     if a == 0.0:
         raise ValueError("input_coding must be > 0 for a coefficient of variation")
     return float(np.sqrt((1.0 - a) / a))
-
-
-def binary_entropy(p) -> np.ndarray:
-    """``H_2(p) = -p log2 p - (1 - p) log2(1 - p)`` in bits (0 at p = 0 and 1)."""
-    p = np.asarray(p, dtype=np.float64)
-    return (special.entr(p) + special.entr(1.0 - p)) / np.log(2.0)
 
 
 def information_per_synapse(kappa: float = 0.0, coding_level: float = 0.5, sign_constrained: bool = False) -> float:
@@ -616,8 +610,7 @@ def critical_loads(
         loads[s] = critical_load(inputs, labels, kappa, signs, input_sd(coding), guess=theory,
                                  nonnegative_threshold=nonnegative_threshold)
         if checkpoint is not None:
-            done[key] = loads[s]
-            _write_log(checkpoint, done)
+            _append_to_log(checkpoint, key, loads[s])
     return loads
 
 
@@ -636,13 +629,11 @@ def _read_log(path) -> dict:
     return dict(zip(table["key"], table["critical_load"], strict=True))
 
 
-def _write_log(path, done: dict) -> None:
-    """Write the log to a temporary file and move it into place: never half-written."""
+def _append_to_log(path, key: str, load: float) -> None:
+    """Add one sample's row to the log (written with its header when the file is new)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    pd.DataFrame({"key": list(done), "critical_load": list(done.values())}).to_csv(partial, index=False)
-    os.replace(partial, path)
+    pd.DataFrame({"key": [key], "critical_load": [load]}).to_csv(path, mode="a", header=not path.is_file(), index=False)
 
 
 @dataclass(frozen=True)

@@ -18,9 +18,16 @@ row per trial (one column per neuron).
 from __future__ import annotations
 
 import numpy as np
+from scipy import special
 
 from . import _validate
 from .rng import RandomLike, as_generator
+
+
+def binary_entropy(p) -> np.ndarray:
+    """``H_2(p) = -p log2 p - (1 - p) log2(1 - p)`` in bits (0 at p = 0 and 1)."""
+    p = np.asarray(p, dtype=np.float64)
+    return (special.entr(p) + special.entr(1.0 - p)) / np.log(2.0)
 
 
 def plugin_entropy(counts) -> float:

@@ -5,11 +5,10 @@ from scipy import stats
 from helpers import information as info
 
 
-def binary_entropy(p):
-    return -(p * np.log2(p) + (1 - p) * np.log2(1 - p))
-
-
 def test_entropies_of_known_distributions():
+    assert info.binary_entropy(0.5) == pytest.approx(1.0)
+    assert info.binary_entropy(0.1) == pytest.approx(-(0.1 * np.log2(0.1) + 0.9 * np.log2(0.9)))
+    assert info.binary_entropy(0.0) == 0.0
     assert info.plugin_entropy([5, 5, 5, 5]) == pytest.approx(2.0)
     assert info.plugin_entropy([7, 0, 0]) == 0.0
     # The Miller-Madow term: (m - 1) / (2 n ln 2) for m occupied bins and n samples.
@@ -32,7 +31,7 @@ def test_discrete_information_of_a_binary_symmetric_channel():
     rng = np.random.default_rng(1)
     s = rng.integers(0, 2, 20000)
     r = np.where(rng.random(s.size) < 0.1, 1 - s, s)
-    exact = 1 - binary_entropy(0.1)
+    exact = 1 - info.binary_entropy(0.1)
     assert info.discrete_mutual_information(s, r) == pytest.approx(exact, abs=0.015)
     # Independent responses carry nothing; the correction keeps the estimate near zero.
     noise = rng.integers(0, 4, s.size)
@@ -67,7 +66,7 @@ def test_decoder_bound_is_below_the_information_and_exact_for_a_clean_channel():
     r = s + 0.8 * rng.standard_normal(s.size)
     bound, _ = info.decoder_lower_bound(s, r, rng)
     error = stats.norm.cdf(-0.5 / 0.8)
-    assert bound == pytest.approx(1 - binary_entropy(error), abs=0.03)
+    assert bound == pytest.approx(1 - info.binary_entropy(error), abs=0.03)
     # The exact I(S; R) of this channel, by integration, is larger.
     grid = np.linspace(-5, 6, 20001)
     p0, p1 = stats.norm.pdf(grid, 0, 0.8), stats.norm.pdf(grid, 1, 0.8)

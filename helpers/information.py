@@ -6,8 +6,8 @@ Estimators of I(S; R) = H(R) - H(R | S) from trials, each a (stimulus label, res
   Miller-Madow bias correction (Miller 1955; Panzeri et al. 2007 review the bias problem);
 - :func:`gaussian_mutual_information`: responses treated as Gaussian, from the total and the
   pooled within-stimulus covariance (exact for a Gaussian channel with Gaussian stimuli);
-- :func:`decoder_lower_bound`: the information in the confusion matrix of a cross-validated
-  decoder, a lower bound by the data-processing inequality;
+- :func:`decoder_lower_bound`: the (bias-corrected) information in the confusion matrix of a
+  cross-validated decoder, a lower bound by the data-processing inequality;
 - :func:`independent_entropy_bound`: ``sum_k H(r_k) >= H(R)``, the entropy of a population if its
   neurons were independent, an upper bound on the response entropy.
 
@@ -116,15 +116,24 @@ def gaussian_mutual_information(stimuli, responses) -> float:
     return float(0.5 * (logdet_t - logdet_w) / np.log(2.0))
 
 
-def confusion_information(confusion) -> float:
-    """The plug-in mutual information (bits) between true and decoded stimulus of a confusion matrix."""
+def confusion_information(confusion, correction: str = "miller-madow") -> float:
+    """The mutual information (bits) between true and decoded stimulus of a confusion matrix.
+
+    ``confusion[s, d]`` counts the trials of stimulus ``s`` decoded as ``d``. With
+    ``correction="miller-madow"`` each entropy is bias-corrected, as in
+    :func:`discrete_mutual_information`: the plug-in value of a confusion matrix with ``S``
+    stimuli and ``n`` trials is biased up by about ``(S - 1)^2 / (2 n ln 2)`` bits when the
+    decoder is at chance. ``"none"`` gives the plug-in value.
+    """
+    if correction not in ("miller-madow", "none"):
+        raise ValueError(f"correction must be 'miller-madow' or 'none', got {correction!r}")
     confusion = np.asarray(confusion, dtype=np.float64)
     if confusion.ndim != 2 or confusion.shape[0] != confusion.shape[1] or np.any(confusion < 0):
         raise ValueError("confusion must be a square matrix of non-negative counts")
-    joint = confusion / confusion.sum()
-    rows, columns = joint.sum(axis=1, keepdims=True), joint.sum(axis=0, keepdims=True)
-    mask = joint > 0
-    return float((joint[mask] * np.log2(joint[mask] / (rows @ columns)[mask])).sum())
+    entropy = miller_madow_entropy if correction == "miller-madow" else plugin_entropy
+    trials = confusion.sum(axis=1)
+    conditional = sum(n / trials.sum() * entropy(row) for n, row in zip(trials, confusion, strict=True) if n > 0)
+    return entropy(confusion.sum(axis=0)) - conditional
 
 
 def decoder_lower_bound(stimuli, responses, rng: RandomLike = None, n_folds: int = 5):
@@ -132,8 +141,9 @@ def decoder_lower_bound(stimuli, responses, rng: RandomLike = None, n_folds: int
 
     Each trial is decoded as the stimulus whose mean response (from the other folds) is nearest
     in Euclidean distance; the confusion matrix of true against decoded stimuli carries at most
-    the information in the responses (data-processing inequality), so its plug-in information is
-    a lower bound, up to the plug-in bias of the confusion matrix itself.
+    the information in the responses (data-processing inequality), so its information is a lower
+    bound. It is computed with the Miller-Madow correction (:func:`confusion_information`):
+    uncorrected, the confusion matrix of a decoder at chance reports information that is not there.
     """
     responses = np.asarray(responses, dtype=np.float64)
     if responses.ndim == 1:
@@ -173,3 +183,42 @@ def independent_entropy_bound(responses, correction: str = "miller-madow") -> fl
         raise ValueError(f"correction must be 'miller-madow' or 'none', got {correction!r}")
     entropy = miller_madow_entropy if correction == "miller-madow" else plugin_entropy
     return float(sum(entropy(np.bincount(_codes(responses[:, k]))) for k in range(responses.shape[1])))
+
+
+def quantile_levels(responses, n_levels: int) -> np.ndarray:
+    """Discretise each neuron's responses into at most ``n_levels`` levels at its own quantiles.
+
+    The cut points are the ``k / n_levels`` quantiles of the neuron's responses pooled over all
+    trials, so each level holds about the same share of trials; tied values (spike counts) stay
+    together, which can leave fewer levels. Returns integer levels, shaped as ``responses``.
+    """
+    n_levels = _validate.integer_at_least("n_levels", n_levels, 2)
+    responses = np.asarray(responses, dtype=np.float64)
+    single = responses.ndim == 1
+    columns = responses[:, None] if single else responses
+    if columns.ndim != 2:
+        raise ValueError(f"responses must have one row per trial, got shape {responses.shape}")
+    levels = np.empty(columns.shape, dtype=np.int64)
+    for k in range(columns.shape[1]):
+        cuts = np.unique(np.quantile(columns[:, k], np.arange(1, n_levels) / n_levels))
+        levels[:, k] = np.searchsorted(cuts, columns[:, k], side="left")
+    return levels[:, 0] if single else levels
+
+
+def bootstrap_information(estimator, stimuli, responses, n_boot: int = 100, rng: RandomLike = None) -> np.ndarray:
+    """``estimator(stimuli, responses)`` on ``n_boot`` resamples of the trials (bits).
+
+    Each resample draws, for every stimulus, as many of its trials as it has, with replacement:
+    the spread of the values is the sampling uncertainty of the estimate (its standard error is
+    their standard deviation).
+    """
+    n_boot = _validate.integer_at_least("n_boot", n_boot, 2)
+    responses = np.asarray(responses)
+    labels = _labels(stimuli, responses.shape[0])
+    generator = as_generator(rng)
+    groups = [np.flatnonzero(labels == s) for s in range(labels.max() + 1)]
+    values = np.empty(n_boot)
+    for b in range(n_boot):
+        chosen = np.concatenate([generator.choice(group, group.size) for group in groups])
+        values[b] = estimator(labels[chosen], responses[chosen])
+    return values

@@ -59,7 +59,9 @@ def test_decoder_bound_is_below_the_information_and_exact_for_a_clean_channel():
     centres = 10.0 * np.eye(4)
     clean = centres[labels] + 0.1 * rng.standard_normal((labels.size, 4))
     bound, confusion = info.decoder_lower_bound(labels, clean, rng)
-    assert bound == pytest.approx(2.0) and np.trace(confusion) == labels.size
+    assert np.trace(confusion) == labels.size
+    assert info.confusion_information(confusion, correction="none") == pytest.approx(2.0)
+    assert bound == pytest.approx(2.0, abs=0.02)  # the Miller-Madow term, 3 / (2 * 200 ln 2) = 0.011
     # Two stimuli at 0 and 1 with Gaussian noise (SD 0.8): the decoder errs with probability
     # Phi(-0.5 / 0.8), so its confusion matrix carries 1 - H2(error) bits, below I(S; R).
     s = rng.integers(0, 2, 4000)
@@ -73,6 +75,21 @@ def test_decoder_bound_is_below_the_information_and_exact_for_a_clean_channel():
     mixture = 0.5 * (p0 + p1)
     exact = 0.5 * np.trapezoid(p0 * np.log2(p0 / mixture) + p1 * np.log2(p1 / mixture), grid)
     assert bound < exact
+
+
+def test_decoder_at_chance_reports_no_information_once_corrected():
+    # Eight stimuli, responses that do not depend on them, 24 trials each: the plug-in information
+    # of the confusion matrix is about (8 - 1)^2 / (2 * 192 ln 2) = 0.18 bits; the correction
+    # removes most of it (measured: about 0.05 bits are left at this sample size).
+    rng = np.random.default_rng(8)
+    corrected, plugin = [], []
+    for _ in range(50):
+        labels = np.repeat(np.arange(8), 24)
+        bound, confusion = info.decoder_lower_bound(labels, rng.standard_normal((labels.size, 5)), rng)
+        corrected.append(bound)
+        plugin.append(info.confusion_information(confusion, correction="none"))
+    assert np.mean(plugin) > 0.12
+    assert abs(np.mean(corrected)) < 0.35 * np.mean(plugin)
 
 
 def test_independent_entropy_bound():
@@ -97,3 +114,28 @@ def test_bad_arguments_name_themselves():
         info.decoder_lower_bound([0, 0, 1, 1], [0.0, 0.1, 1.0, 1.1], n_folds=5)
     with pytest.raises(ValueError, match="confusion"):
         info.confusion_information(np.ones((2, 3)))
+
+
+def test_quantile_levels_share_trials_evenly_and_keep_ties_together():
+    values = np.random.default_rng(5).random((1000, 2))
+    levels = info.quantile_levels(values, 4)
+    for k in range(2):
+        assert np.bincount(levels[:, k]).tolist() == [250, 250, 250, 250]
+        assert np.all(np.diff(levels[np.argsort(values[:, k]), k]) >= 0)  # monotone in the value
+    counts = np.array([0] * 70 + [1] * 20 + [2] * 10)  # ties: two of the three cuts fall on 0
+    assert np.bincount(info.quantile_levels(counts, 4)).tolist() == [70, 20, 10]
+    with pytest.raises(ValueError, match="n_levels must be"):
+        info.quantile_levels(values, 1)
+
+
+def test_bootstrap_spread_matches_the_spread_over_independent_datasets():
+    rng = np.random.default_rng(6)
+
+    def dataset():  # a binary symmetric channel, p = 0.2, 400 trials
+        s = rng.integers(0, 2, 400)
+        return s, np.where(rng.random(400) < 0.2, 1 - s, s)
+
+    spread = np.std([info.discrete_mutual_information(*dataset()) for _ in range(300)])
+    s, r = dataset()
+    boot = info.bootstrap_information(info.discrete_mutual_information, s, r, n_boot=300, rng=rng)
+    assert np.std(boot) == pytest.approx(spread, rel=0.3)

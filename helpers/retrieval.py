@@ -7,12 +7,13 @@ the weights are then read once per step for all of them.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 import numpy as np
 from scipy.sparse import linalg as sparse_linalg
 
-from . import _validate
+from . import _checkpoint, _validate
 from .network import PAPER_INTEGRATION, Integration, SparseWeights, normalised_overlaps, run_rates
 from .rng import RandomLike, as_generator
 from .transfer import TransferParams, phi_derivative
@@ -213,3 +214,88 @@ def leading_eigenvalues(weights: SparseWeights, transfer: TransferParams, rates,
     values = sparse_linalg.eigs(jacobian, k=count, which="LR", v0=start, tol=1e-8, maxiter=100 * n,
                                 return_eigenvectors=False)
     return values[np.argsort(-values.real)]
+
+
+# --- the stimulus-response channel (chapter 7) ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Responses:
+    """Rates (Hz) of each trial at the end of the stimulus and at the end of the delay, (n_trials, N)."""
+
+    stimulus_end: np.ndarray
+    delay_end: np.ndarray
+
+
+def noisy_inputs(stimuli, input_noise: float, rng: RandomLike = None) -> np.ndarray:
+    """``xi + sigma zeta``: each trial's stimulus plus its own frozen Gaussian input noise.
+
+    ``zeta`` is a fresh standard Gaussian draw per trial and neuron, constant over the
+    presentation: the trial-to-trial variability of the input a neuron receives for one stimulus.
+    """
+    sigma = _validate.in_range("input_noise", input_noise, 0.0, 1e3)
+    stimuli = np.asarray(stimuli, dtype=np.float64)
+    return stimuli + sigma * as_generator(rng).standard_normal(stimuli.shape)
+
+
+def present(
+    weights: SparseWeights,
+    transfer: TransferParams,
+    inputs,
+    start_rates,
+    presentation: float,
+    delay: float,
+    integration: Integration = PAPER_INTEGRATION,
+    checkpoint=None,
+    batch: int = 64,
+) -> Responses:
+    """Present each trial's input for ``presentation`` seconds, then none for ``delay`` seconds.
+
+    Returns the rates at the end of each period: what the network says about the stimulus while
+    it is there, and what it still holds once it has gone. ``start_rates`` (N,) or (n_trials, N)
+    is the state the trials start from, typically the network's settled background.
+
+    Trials run ``batch`` at a time. ``checkpoint`` (an ``.npz`` path) saves the responses after
+    every batch; a rerun with the same weights, inputs and timing resumes after the last batch
+    saved, and a checkpoint made from other inputs stops the run.
+    """
+    n = weights.n_neurons
+    inputs = _check_batch("inputs", inputs, n)
+    start = np.broadcast_to(_check_batch("start_rates", start_rates, n), inputs.shape)
+    _validate.positive("presentation", presentation)
+    _validate.positive("delay", delay)
+    batch = _validate.integer_at_least("batch", batch, 1)
+    key = _channel_key(weights, transfer, inputs, start, presentation, delay, integration)
+    at_stimulus_end, at_delay_end = np.empty(inputs.shape), np.empty(inputs.shape)
+    done = 0
+    saved = _checkpoint.load(checkpoint, key, "weights, inputs or timing")
+    if saved is not None:
+        done = int(saved["done"])
+        at_stimulus_end[:done], at_delay_end[:done] = saved["stimulus_end"][:done], saved["delay_end"][:done]
+    while done < len(inputs):
+        trials = slice(done, min(done + batch, len(inputs)))
+        at_stimulus_end[trials] = run_rates(weights, transfer, start[trials], presentation, inputs[trials], integration)
+        at_delay_end[trials] = run_rates(weights, transfer, at_stimulus_end[trials], delay, None, integration)
+        done = trials.stop
+        if checkpoint is not None:
+            _checkpoint.save(checkpoint, key=key, done=done, stimulus_end=at_stimulus_end, delay_end=at_delay_end)
+    return Responses(at_stimulus_end, at_delay_end)
+
+
+def _channel_key(weights, transfer, inputs, start, presentation, delay, integration) -> str:
+    """A short hash of everything a presentation run depends on, to recognise its checkpoint."""
+    digest = hashlib.sha256()
+    conn = weights.connectivity
+    for array in (conn.indptr, conn.indices, weights.values, inputs, np.ascontiguousarray(start)):
+        digest.update(np.ascontiguousarray(array).tobytes())
+    digest.update(repr((transfer, presentation, delay, integration)).encode())
+    return digest.hexdigest()[:16]
+
+
+def spike_counts(rates, window: float, rng: RandomLike = None) -> np.ndarray:
+    """Poisson spike counts of mean ``rate * window``: the counting noise of a response window."""
+    rates = np.asarray(rates, dtype=np.float64)
+    if np.any(rates < 0) or not np.all(np.isfinite(rates)):
+        raise ValueError("rates must be finite and non-negative")
+    window = _validate.positive("window", window)
+    return as_generator(rng).poisson(rates * window)

@@ -94,3 +94,51 @@ def test_leading_eigenvalues_match_the_dense_jacobian_and_predict_decay():
     assert np.linalg.norm(kicked - unkicked) < 1.5 * bound * np.linalg.norm(kick)
     with pytest.raises(ValueError, match="count must be"):
         retrieval.leading_eigenvalues(weights, TRANSFER, rates, count=0)
+
+
+def test_present_reads_the_stimulus_end_and_the_delay_end():
+    # With no recurrent weights each rate relaxes to phi(input): to phi(I) by the end of a long
+    # presentation and back to phi(0) by the end of a long delay.
+    weights = silent_network(200)
+    inputs = np.random.default_rng(3).standard_normal((3, 200))
+    responses = retrieval.present(weights, TRANSFER, inputs, np.zeros(200), presentation=0.5, delay=0.5)
+    assert responses.stimulus_end.shape == responses.delay_end.shape == (3, 200)
+    assert np.allclose(responses.stimulus_end, phi(inputs, TRANSFER), rtol=1e-4, atol=1e-4)
+    assert np.allclose(responses.delay_end, phi(0.0, TRANSFER), rtol=1e-4, atol=1e-4)
+    with pytest.raises(ValueError, match="presentation must be"):
+        retrieval.present(weights, TRANSFER, inputs, np.zeros(200), presentation=0.0, delay=0.5)
+
+
+def test_noisy_inputs_and_spike_counts_have_the_asked_statistics():
+    rng = np.random.default_rng(4)
+    stimuli = np.tile(rng.standard_normal(20_000), (2, 1))
+    noisy = retrieval.noisy_inputs(stimuli, 0.5, rng)
+    assert np.std(noisy - stimuli) == pytest.approx(0.5, rel=0.02)
+    assert not np.allclose(noisy[0], noisy[1])  # each trial has its own noise
+    with pytest.raises(ValueError, match="input_noise must be in"):
+        retrieval.noisy_inputs(stimuli, -1.0)
+    counts = retrieval.spike_counts(np.full(50_000, 20.0), 0.1, rng)  # Poisson: mean = variance = 2
+    assert counts.mean() == pytest.approx(2.0, rel=0.02) and counts.var() == pytest.approx(2.0, rel=0.04)
+    with pytest.raises(ValueError, match="window must be"):
+        retrieval.spike_counts(np.ones(3), 0.0)
+    with pytest.raises(ValueError, match="non-negative"):
+        retrieval.spike_counts(-np.ones(3), 0.1)
+
+
+def test_present_resumes_from_its_checkpoint(tmp_path):
+    weights = silent_network(100)
+    inputs = np.random.default_rng(5).standard_normal((5, 100))
+    path = tmp_path / "channel.npz"
+    whole = retrieval.present(weights, TRANSFER, inputs, np.zeros(100), 0.05, 0.05, checkpoint=path, batch=2)
+    saved = np.load(path)
+    assert int(saved["done"]) == 5
+    # A rerun finds everything done; an interrupted one (first batch only) completes the rest.
+    again = retrieval.present(weights, TRANSFER, inputs, np.zeros(100), 0.05, 0.05, checkpoint=path, batch=2)
+    assert np.array_equal(again.delay_end, whole.delay_end)
+    partial = {k: saved[k] for k in saved.files}
+    partial["done"], partial["stimulus_end"][2:], partial["delay_end"][2:] = 2, np.nan, np.nan
+    np.savez(path, **partial)
+    resumed = retrieval.present(weights, TRANSFER, inputs, np.zeros(100), 0.05, 0.05, checkpoint=path, batch=2)
+    assert np.array_equal(resumed.stimulus_end, whole.stimulus_end)
+    with pytest.raises(ValueError, match="made from other weights, inputs or timing"):
+        retrieval.present(weights, TRANSFER, inputs + 1, np.zeros(100), 0.05, 0.05, checkpoint=path)

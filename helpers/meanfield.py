@@ -40,11 +40,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import optimize
+from scipy import optimize, stats
 
 from . import _validate
+from .information import binary_entropy
 from .rules import RuleParams, _gaussian_grid, balanced_q_g, post_factor, pre_factor
-from .transfer import TransferParams, phi, phi_derivative
+from .transfer import TransferParams, phi, phi_derivative, phi_inverse
 
 #: Default numbers of nodes along the pattern input ``xi`` and the crosstalk noise ``z``.
 PATTERN_NODES = 201
@@ -293,6 +294,50 @@ class MeanField:
         )
         loads, delta = self.load_at_overlap(q)
         return self.state(q, delta, alpha)
+
+    def pattern_information(self, state: RetrievalState, threshold: float, n_nodes: int = 801) -> float:
+        """Bits per neuron that a retrieval state tells about the stored pattern, read as one bit.
+
+        The bit is ``b = [phi(xi) > threshold]``, whether the neuron's rate in the stored pattern
+        lies above ``threshold`` (Hz); its coding level is ``P(b = 1)``. In the state the neuron's
+        field is ``h = A f(phi(xi)) q + sqrt(Delta) z`` (plus the finite-``K`` self-noise), and
+        its rate ``phi(h)`` carries the same information as ``h``: ``I(b; h)``, integrated on grids
+        of ``xi`` split at the threshold (so each side's probability is exact) and of ``h``. At
+        most ``H_2(P(b = 1))``, reached when the crosstalk vanishes; 0 at ``q = 0``. Times the load
+        it is the information stored per synapse, ``alpha I`` (Treves & Rolls).
+        """
+        threshold = _validate.in_range("threshold", threshold, 0.0, self.transfer.r_max)
+        n_nodes = _validate.integer_at_least("n_nodes", n_nodes, 101)
+        cut = float(np.clip(phi_inverse(threshold, self.transfer), -9.0, 9.0))
+        p_above = float(stats.norm.sf(cut))
+        if state.q == 0 or p_above in (0.0, 1.0):
+            return 0.0
+        if state.delta == 0 and self.in_degree is None:  # h is a strictly increasing function of xi
+            return float(binary_entropy(p_above))
+        s2 = 0.0 if self.in_degree is None else self._self_noise(state.q, state.delta)
+        sides = []
+        for low, high in ((-9.0, cut), (cut, 9.0)):
+            xi = np.linspace(low, high, n_nodes)
+            weights = np.full(n_nodes, (high - low) / (n_nodes - 1)) * stats.norm.pdf(xi)
+            weights[[0, -1]] *= 0.5
+            f = post_factor(phi(xi, self.transfer), self.rule)
+            variance = state.delta + (self.rule.A * f) ** 2 * (0.0 if self.in_degree is None else s2 / self.in_degree)
+            sides.append((weights, self.rule.A * f * state.q, np.sqrt(variance)))
+        means = np.concatenate([side[1] for side in sides])
+        sds = np.concatenate([side[2] for side in sides])
+        fields = np.linspace((means - 9 * sds).min(), (means + 9 * sds).max(), 2 * n_nodes)
+        joints = [  # p(h, b) on the field grid, for b = 0 and b = 1
+            weights @ (stats.norm.pdf(fields[None, :], mean[:, None], sd[:, None]))
+            for weights, mean, sd in sides
+        ]
+        total = joints[0] + joints[1]
+        information = 0.0
+        for joint, p_bit in zip(joints, (1.0 - p_above, p_above), strict=True):
+            mask = joint > 0
+            integrand = np.zeros_like(fields)
+            integrand[mask] = joint[mask] * np.log2(joint[mask] / (total[mask] * p_bit))
+            information += np.trapezoid(integrand, fields)
+        return float(information)
 
     def rate_histogram(self, state: RetrievalState, edges) -> np.ndarray:
         """Predicted density of rates over neurons in ``state`` on the bins ``edges`` (Hz).

@@ -2,10 +2,12 @@ import dataclasses
 
 import numpy as np
 import pytest
+from scipy import stats
 
+from helpers.information import binary_entropy, discrete_mutual_information, quantile_levels
 from helpers.meanfield import MeanField
-from helpers.rules import PUBLISHED_RULE, balanced_q_g, post_factor, pre_factor
-from helpers.transfer import PUBLISHED_MEDIANS, phi
+from helpers.rules import PUBLISHED_RULE, balanced_q_g, depression_potentiation_threshold, post_factor, pre_factor
+from helpers.transfer import PUBLISHED_MEDIANS, phi, phi_inverse
 
 TRANSFER, RULE = PUBLISHED_MEDIANS, PUBLISHED_RULE
 
@@ -86,3 +88,22 @@ def test_rate_histogram_is_a_density(theory):
     assert np.sum(density * np.diff(edges)) == pytest.approx(1.0, abs=1e-6)
     centres = 0.5 * (edges[1:] + edges[:-1])
     assert np.sum(centres * density * np.diff(edges)) == pytest.approx(state.mean_rate, rel=0.02)
+
+
+def test_pattern_information_limits_and_monte_carlo(theory):
+    threshold = depression_potentiation_threshold(theory.rule)
+    coding = stats.norm.sf(phi_inverse(threshold, TRANSFER))
+    # No crosstalk: the field is a strictly increasing function of the pattern, all of H2 is there.
+    noiseless = theory.pattern_information(theory.retrieval(0.0), threshold)
+    assert noiseless == pytest.approx(binary_entropy(coding), rel=1e-3)
+    assert theory.pattern_information(theory.background(0.2), threshold) == 0.0
+    values = [theory.pattern_information(theory.retrieval(a), threshold) for a in (0.1, 0.3, 0.5)]
+    assert np.all(np.diff(values) < 0) and values[0] < binary_entropy(coding)
+    # Monte Carlo at alpha = 0.3: sample the field, bin it finely, estimate I(b; h) from counts.
+    state = theory.retrieval(0.3)
+    rng = np.random.default_rng(7)
+    xi, z = rng.standard_normal(400_000), rng.standard_normal(400_000)
+    eta = phi(xi, TRANSFER)
+    h = theory.rule.A * post_factor(eta, theory.rule) * state.q + np.sqrt(state.delta) * z
+    sampled = discrete_mutual_information(eta > threshold, quantile_levels(h, 200))
+    assert sampled == pytest.approx(values[1], abs=0.01)

@@ -8,6 +8,7 @@ Estimators of I(S; R) = H(R) - H(R | S) from trials, each a (stimulus label, res
   pooled within-stimulus covariance (exact for a Gaussian channel with Gaussian stimuli);
 - :func:`decoder_lower_bound`: the (bias-corrected) information in the confusion matrix of a
   cross-validated decoder, a lower bound by the data-processing inequality;
+- :func:`fano_lower_bound`: the information a decoder's accuracy certifies (Fano's inequality);
 - :func:`independent_entropy_bound`: ``sum_k H(r_k) >= H(R)``, the entropy of a population if its
   neurons were independent, an upper bound on the response entropy.
 
@@ -168,6 +169,23 @@ def decoder_lower_bound(stimuli, responses, rng: RandomLike = None, n_folds: int
         distances = ((responses[test, None, :] - means[None, :, :]) ** 2).sum(axis=2)
         np.add.at(confusion, (labels[test], distances.argmin(axis=1)), 1.0)
     return confusion_information(confusion), confusion
+
+
+def fano_lower_bound(accuracy, n_stimuli: int) -> np.ndarray:
+    """``log2 S - H_2(e) - e log2(S - 1)`` (bits), with ``e = 1 - accuracy``: Fano's inequality.
+
+    For ``S`` equiprobable stimuli, any decoder that is right with probability ``accuracy``
+    certifies at least this much information in the responses. It depends on the data only
+    through one proportion, so with few trials it is far less biased than the information of a
+    whole confusion matrix; it is 0 at chance (``accuracy = 1 / S``) and ``log2 S`` when the
+    decoder is always right.
+    """
+    n_stimuli = _validate.integer_at_least("n_stimuli", n_stimuli, 2)
+    accuracy = np.asarray(accuracy, dtype=np.float64)
+    if np.any((accuracy < 0) | (accuracy > 1)):
+        raise ValueError("accuracy must be in [0, 1]")
+    error = 1.0 - accuracy
+    return np.log2(n_stimuli) - binary_entropy(error) - error * np.log2(n_stimuli - 1)
 
 
 def independent_entropy_bound(responses, correction: str = "miller-madow") -> float:

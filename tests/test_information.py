@@ -139,3 +139,16 @@ def test_bootstrap_spread_matches_the_spread_over_independent_datasets():
     s, r = dataset()
     boot = info.bootstrap_information(info.discrete_mutual_information, s, r, n_boot=300, rng=rng)
     assert np.std(boot) == pytest.approx(spread, rel=0.3)
+
+
+def test_fano_bound_limits_and_a_symmetric_channel():
+    assert info.fano_lower_bound(1.0, 8) == pytest.approx(3.0)
+    assert info.fano_lower_bound(0.25, 4) == pytest.approx(0.0, abs=1e-12)  # chance
+    assert info.fano_lower_bound(0.1, 4) > 0  # below chance the labels are informative again
+    # A 4-ary symmetric channel (right with p, else uniform over the other 3) attains the bound.
+    p = 0.7
+    joint = np.full((4, 4), (1 - p) / 3 / 4)
+    np.fill_diagonal(joint, p / 4)
+    assert info.fano_lower_bound(p, 4) == pytest.approx(info.confusion_information(joint * 1e6, "none"), abs=1e-9)
+    with pytest.raises(ValueError, match="accuracy must be in"):
+        info.fano_lower_bound(1.2, 4)

@@ -24,6 +24,7 @@ def test_build_has_no_warnings(built_book):
         ("04_attractor_retrieval", "Attractor retrieval, mean-field theory and capacity"),
         ("05_hopfield", "The Hopfield model and its biological generalisations"),
         ("06_gardner", "The Gardner bound, sign constraints and E-I balance"),
+        ("07_information", "Information about novel and familiar stimuli"),
     ],
 )
 def test_chapters_figures_and_offline_mathjax(built_book, stem, title):

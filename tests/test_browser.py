@@ -77,6 +77,7 @@ CHAPTERS = [
     "notebooks/04_attractor_retrieval.html",
     "notebooks/05_hopfield.html",
     "notebooks/06_gardner.html",
+    "notebooks/07_information.html",
 ]
 PAGES = [
     "index.html",

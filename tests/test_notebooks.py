@@ -91,6 +91,20 @@ SMALL = {
         "network_trials": 4,
         "seed": 7,
     },
+    "07_information": {
+        "n_neurons": 4000,
+        "c": 0.02,
+        "load": 0.1,
+        "n_stimuli": 3,
+        "n_repeats": 6,
+        "n_recorded": 8,
+        "n_boot": 10,
+        "sweep_loads": [0.1, 1.0],
+        "sweep_noise": [0.25, 2.0],
+        "sweep_stimuli": 2,
+        "sweep_repeats": 5,
+        "seed": 7,
+    },
 }
 BAD = {
     "01_transfer_function": [
@@ -130,6 +144,14 @@ BAD = {
         ("network_coding", [0.3], "network_coding must be a list of 2 coding levels"),
         ("balance_codings", [[0.5]], r"balance_codings must be a list of \[a_E, a_I\] pairs"),
         ("checkpoint_dir", 3, "checkpoint_dir must be a folder path or '', got 3"),
+    ],
+    "07_information": [
+        ("n_repeats", 3, r"n_repeats must be an integer >= 5 \(the decoder's folds\), got 3"),
+        ("input_noise", -0.5, r"input_noise must be in \[0, 10\], got -0.5"),
+        ("n_population", 100, r"n_population must be an integer in \[1, n_recorded\], got 100"),
+        ("sweep_loads", [0.4, 0.1], "sweep_loads must be an increasing list of at least 2 loads"),
+        ("load", 0.01, r"load: round\(alpha \* cN\) = 2 stored patterns, fewer than the 8 familiar stimuli"),
+        ("dt", 0.01, r"dt must be in \[1e-4, 2e-3\] s, got 0.01"),
     ],
 }
 MACHINE_PATHS = re.compile(r"(/[w]ork/|/[t]mp/|/[r]oot/|/[h]ome/\w+|site-packages)")  # classes: not a path itself

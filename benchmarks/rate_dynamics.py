@@ -14,8 +14,8 @@ The bound: a step must read every weight (value and index) and the row pointers 
 The machine's read bandwidth is measured here by a parallel sum over a 512 MiB array, and
 ``bytes of the weights / bandwidth`` is the fastest a step could be; the table gives the
 fraction of that bound each candidate reaches. A batch of trials (several network states
-integrated together, as the chapter does) is shown as a further row: it reads the weights once
-for all of them.
+integrated together, as the chapters do) is shown in two further rows, the package's kernel and
+scipy's CSR times an (N, trials) block: both read the weights once for all the trials.
 
 Run: ``python -m benchmarks.rate_dynamics [--json out.json]``.
 """
@@ -111,6 +111,14 @@ def run_workload(n: int, c: float, repeats: int, bandwidth: float, seed: int = 0
     batch_reference = package_batch()
     if float(np.abs(batch_reference[0] - reference).max()) > 1e-4 * scale:
         raise AssertionError("the batched kernel's first trial differs from the single-state kernel")
+    # A scipy user with several trials multiplies the CSR matrix into an (N, trials) block.
+    batch32 = np.ascontiguousarray(batch_rates.T, dtype=np.float32)
+
+    def scipy_batch():
+        return scipy_steps(matrix32, batch32, np.float32(leak), _as32(transfer))
+
+    if float(np.abs(scipy_batch().T.astype(np.float64) - batch_reference).max()) > 1e-4 * scale:
+        raise AssertionError("the batched scipy baseline differs from the batched kernel")
 
     weight_bytes = weights.values.nbytes + connectivity.indices.nbytes + connectivity.indptr.nbytes
     bound = weight_bytes / bandwidth
@@ -120,6 +128,8 @@ def run_workload(n: int, c: float, repeats: int, bandwidth: float, seed: int = 0
     batch_seconds = median_time(package_batch, repeats) / STEPS
     rows.append({"candidate": f"package kernel, {BATCH} trials together (per trial)",
                  "seconds_per_step": batch_seconds / BATCH})
+    rows.append({"candidate": f"scipy CSR float32 + numpy, {BATCH} trials together (per trial)",
+                 "seconds_per_step": median_time(scipy_batch, repeats) / STEPS / BATCH})
     ours = rows[0]["seconds_per_step"]
     for row in rows:
         row["time_vs_kernel"] = row["seconds_per_step"] / ours

@@ -44,3 +44,37 @@ def test_capacity_curve_benchmark_runs_and_its_verdicts_agree():
     assert 3 <= result["rows"][0]["linear_programs"] <= 9
     assert "Capacity curve: N = 30" in capacity_curve.show(result)
     assert capacity_curve.bisection_steps([True, True, True, False, False]) == 2
+
+
+def test_summary_collects_every_ratio_and_reports_what_is_missing(tmp_path):
+    import json
+
+    from benchmarks import summary
+
+    results = {
+        "hebbian_weights": hebbian_weights.run(n=300, c=0.1, p=7, repeats=1),
+        "rate_dynamics": {"read_bandwidth_bytes_per_s": 1e10, "machine": {"cpu": "test"},
+                          "workloads": [rate_dynamics.run_workload(n=500, c=0.1, repeats=1, bandwidth=1e10)]},
+        "hopfield_retrieval": hopfield_retrieval.run(n=300, p=15, repeats=1),
+    }
+    for name, result in results.items():
+        (tmp_path / f"{name}.json").write_text(json.dumps(result))
+    table = summary.summarise(tmp_path)
+    rows = {(row["workload"].split(",")[0], row["project"], row["baseline"]): row for row in table["rows"]}
+    hebbian = rows[("Hebbian weights", "package kernel", results["hebbian_weights"]["best_baseline"])]
+    assert hebbian["ratio"] == results["hebbian_weights"]["speedup_vs_best"]
+    step = results["rate_dynamics"]["workloads"][0]
+    single = rows[("rate-network Euler step", "package kernel", step["best_baseline"])]
+    assert single["ratio"] == step["speedup_vs_best"] and single["fraction_of_bound"] == step["fraction_of_bound"]
+    assert len([key for key in rows if key[0] == "asynchronous Hopfield retrieval"]) == 2
+    # The capacity benchmark was not run: it is listed as missing, with no numbers.
+    missing = [row for row in table["rows"] if row.get("missing") and row["project_seconds"] is None]
+    assert [row["workload"] for row in missing] == ["capacity_curve"] and missing[0]["ratio"] is None
+    assert table["read_bandwidth_bytes_per_s"] == 1e10 and len(table["roofline"]) == 5
+    assert {point["flops_per_byte"] for point in table["roofline"]} == {2 / 6, 16 / 6, 2 / 8, 2 / 12, 16 / 8}
+    batched = [row for row in table["rows"] if "trials together" in (row["project"] or "")]
+    assert batched[0]["baseline"].startswith("scipy CSR float32 + numpy, 8 trials together")
+    text = summary.show(table)
+    assert "missing: no capacity_curve.json" in text and "ratio" in text
+    summary.main(["--runs", str(tmp_path), "--out", str(tmp_path / "out" / "latest.json")])
+    assert json.loads((tmp_path / "out" / "latest.json").read_text())["rows"] == json.loads(json.dumps(table["rows"]))

@@ -1,0 +1,191 @@
+"""All benchmarks in one table: each workload, this project, the baseline, their ratio.
+
+Reads the JSON files that ``make bench`` writes under ``runs/benchmarks/`` (one per benchmark),
+prints one table (workload, this project's time, the baseline and its time, the ratio, and for
+the memory-bound rate step the fraction of the machine's bandwidth bound), and writes it with the
+machine it ran on to ``benchmarks/results/latest.json``, the record the book's appendix shows.
+
+A benchmark whose file is missing, or a baseline that was not installed, is listed as missing,
+never filled in. Every ratio comes from one benchmark run: the project and its baseline timed in
+the same process, on the same inputs, after checking that they agree.
+
+Run: ``python -m benchmarks.summary [--runs runs/benchmarks] [--out benchmarks/results/latest.json]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+BENCHMARKS = ("hebbian_weights", "rate_dynamics", "hopfield_retrieval", "capacity_curve")
+
+#: Bytes one step reads per synapse: the package's float32 weight and 16-bit index; scipy's CSR
+#: with float32 or float64 values and 32-bit indices. For the roofline of the appendix.
+BYTES_PER_SYNAPSE = {"package": 6, "scipy CSR float32 + numpy": 8, "scipy CSR float64 + numpy": 12}
+
+
+def _row(workload, project, project_seconds, baseline, baseline_seconds, target=None, **extra) -> dict:
+    """One line of the table; ``target`` is (text, predicate on the row) from the chapter's issue."""
+    measured = project_seconds is not None and baseline_seconds is not None
+    row = {
+        "workload": workload,
+        "project": project,
+        "project_seconds": project_seconds,
+        "baseline": baseline,
+        "baseline_seconds": baseline_seconds,
+        "ratio": baseline_seconds / project_seconds if measured else None,
+        "fraction_of_bound": None,
+        "memory_ratio": None,
+        **extra,
+    }
+    row["target"] = target[0] if target else None
+    row["met"] = bool(target[1](row)) if target and measured else None
+    return row
+
+
+def _missing(name: str, why: str) -> dict:
+    return {**_row(name, None, None, None, None), "missing": why}
+
+
+def hebbian_rows(result: dict) -> list[dict]:
+    work = result["workload"]
+    rows = {row["construction"]: row for row in result["rows"]}
+    ours, best = rows["package kernel"], rows[result["best_baseline"]]
+    workload = f"Hebbian weights, N = {work['n_neurons']}, c = {work['c']}, p = {work['n_patterns']}"
+    target = ("3x faster, a third of the peak memory", lambda r: r["ratio"] >= 3 and r["memory_ratio"] >= 3)
+    return [_row(workload, "package kernel", ours["seconds"], best["construction"], best["seconds"], target,
+                 memory_ratio=best["peak_bytes"] / ours["peak_bytes"])]
+
+
+def rate_rows(result: dict) -> list[dict]:
+    rows = []
+    for entry in result["workloads"]:
+        work = entry["workload"]
+        by_name = {row["candidate"]: row for row in entry["rows"]}
+        best = by_name[entry["best_baseline"]]
+        workload = f"rate-network Euler step, N = {work['n_neurons']}, c = {work['c']}"
+        for row in entry["rows"]:
+            if not row["candidate"].startswith("package"):
+                continue
+            target = ("2x faster, 0.67 of the bound", lambda r: r["ratio"] >= 2 and r["fraction_of_bound"] >= 0.67)
+            # A batch of trials is set against scipy with the same batch, when that was measured.
+            batched = row["candidate"].replace("package kernel", "scipy CSR float32 + numpy")
+            baseline = by_name.get(batched, best) if "trials together" in row["candidate"] else best
+            rows.append(_row(workload, row["candidate"], row["seconds_per_step"], baseline["candidate"],
+                             baseline["seconds_per_step"], target, fraction_of_bound=row["fraction_of_bound"]))
+    return rows
+
+
+def hopfield_rows(result: dict) -> list[dict]:
+    work = result["workload"]
+    workload = f"asynchronous Hopfield retrieval, N = {work['n_neurons']}, P = {work['n_patterns']}"
+    ours = result["rows"][0]
+    rows = []
+    for row in result["rows"][1:]:
+        if row["seconds"] is None:
+            rows.append({**_row(workload, ours["candidate"], ours["seconds"], row["candidate"], None),
+                         "missing": row.get("missing", "not measured")})
+        else:
+            rows.append(_row(workload, ours["candidate"], ours["seconds"], row["candidate"], row["seconds"],
+                             ("faster", lambda r: r["ratio"] > 1)))
+    return rows
+
+
+def capacity_rows(result: dict) -> list[dict]:
+    work = result["workload"]
+    ours, baseline = result["rows"]
+    workload = (f"Gardner capacity curve, N = {work['n_inputs']}, {len(work['loads'])} loads x "
+                f"{work['n_samples']} samples")
+    return [_row(workload, ours["candidate"], ours["seconds"], baseline["candidate"], baseline["seconds"],
+                 ("2x faster, same verdicts", lambda r: r["ratio"] >= 2))]
+
+
+ROWS = {"hebbian_weights": hebbian_rows, "rate_dynamics": rate_rows, "hopfield_retrieval": hopfield_rows,
+        "capacity_curve": capacity_rows}
+
+
+def summarise(runs) -> dict:
+    """The table from the benchmark files in the folder ``runs``, with the machine and the bandwidth."""
+    runs = Path(runs)
+    rows, machine, bandwidth, roofline = [], None, None, []
+    for name in BENCHMARKS:
+        path = runs / f"{name}.json"
+        if not path.is_file():
+            rows.append(_missing(name, f"no {path.name} (run make bench)"))
+            continue
+        result = json.loads(path.read_text())
+        rows.extend(ROWS[name](result))
+        machine = machine or result.get("machine")
+        if name == "rate_dynamics":
+            bandwidth = result["read_bandwidth_bytes_per_s"]
+            roofline = rate_roofline(result)
+    return {"machine": machine, "read_bandwidth_bytes_per_s": bandwidth, "rows": rows, "roofline": roofline}
+
+
+def rate_roofline(result: dict) -> list[dict]:
+    """Each rate-step candidate as a roofline point: flops per byte read, and flops per second.
+
+    A step does two flops per synapse and trial (a multiply and an add) and reads each synapse's
+    weight and index once, for all the trials it advances together.
+    """
+    points = []
+    for entry in result["workloads"]:
+        n_synapses = entry["workload"]["n_synapses"]
+        for row in entry["rows"]:
+            name = row["candidate"]
+            trials = 8 if "trials together" in name else 1
+            per_synapse = BYTES_PER_SYNAPSE["package" if name.startswith("package") else name.split(",")[0]]
+            seconds_per_trial = row["seconds_per_step"]
+            points.append({
+                "workload": f"N = {entry['workload']['n_neurons']}, c = {entry['workload']['c']}",
+                "candidate": name,
+                "flops_per_byte": 2.0 * trials / per_synapse,
+                "flops_per_second": 2.0 * n_synapses / seconds_per_trial,
+            })
+    return points
+
+
+def show(summary: dict) -> str:
+    machine = summary["machine"] or {}
+    lines = []
+    if machine:
+        lines.append(f"machine: {machine.get('cpu')}, {machine.get('cores')} cores, "
+                     f"numba {machine.get('numba')}, numpy {machine.get('numpy')}, scipy {machine.get('scipy')}")
+    if summary["read_bandwidth_bytes_per_s"]:
+        bandwidth = summary["read_bandwidth_bytes_per_s"] / 1e9
+        lines.append(f"read bandwidth (parallel sum over 512 MiB): {bandwidth:.1f} GB/s")
+    lines.append(f"{'workload':<58} {'this project':<46} {'s':>9} {'baseline':<44} {'s':>9} "
+                 f"{'ratio':>6} {'of bound':>8}  target")
+    for row in summary["rows"]:
+        if row.get("missing") and row["project_seconds"] is None:
+            lines.append(f"{row['workload']:<58} missing: {row['missing']}")
+            continue
+        baseline = row["baseline"] or ""
+        if row["baseline_seconds"] is None:
+            lines.append(f"{row['workload']:<58} {row['project']:<46} {row['project_seconds']:>9.4g} "
+                         f"{baseline:<44} missing: {row.get('missing', '')}")
+            continue
+        bound = f"{row['fraction_of_bound']:.2f}" if row["fraction_of_bound"] is not None else ""
+        verdict = f"{row['target']}: {'met' if row['met'] else 'missed'}" if row["target"] else ""
+        lines.append(f"{row['workload']:<58} {row['project']:<46} {row['project_seconds']:>9.4g} "
+                     f"{baseline:<44} {row['baseline_seconds']:>9.4g} {row['ratio']:>6.2f} {bound:>8}  {verdict}")
+    lines.append("ratio: the baseline's time over this project's (above 1: this project is faster); "
+                 "of bound: the time to read the weights once at the measured bandwidth, over the step's time")
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", default="runs/benchmarks", help="folder of the benchmarks' JSON files")
+    parser.add_argument("--out", default="benchmarks/results/latest.json", help="where to write the table")
+    args = parser.parse_args(argv)
+    summary = summarise(args.runs)
+    print(show(summary))
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(summary, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -24,13 +24,14 @@ sync: $(STAMP)  ## bring each .ipynb's cells in line with its .md source (output
 lint: $(STAMP)
 	$(BIN)/ruff check helpers tests benchmarks book/_ext
 
-bench: $(STAMP)  ## time the kernels against numpy/scipy baselines; tables also saved under runs/benchmarks
+bench: $(STAMP)  ## time the kernels against their baselines; one table, saved to benchmarks/results/latest.json
 	mkdir -p runs/benchmarks
 	$(BIN)/python -m benchmarks.hebbian_weights --json runs/benchmarks/hebbian_weights.json
 	$(BIN)/python -m benchmarks.rate_dynamics --json runs/benchmarks/rate_dynamics.json
 	$(BIN)/python -m benchmarks.capacity_curve --json runs/benchmarks/capacity_curve.json
 	$(BIN)/pip install --quiet --no-deps -r requirements-bench.txt
 	$(BIN)/python -m benchmarks.hopfield_retrieval --json runs/benchmarks/hopfield_retrieval.json
+	$(BIN)/python -m benchmarks.summary --runs runs/benchmarks --out benchmarks/results/latest.json
 
 $(STAMP): requirements.txt pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)

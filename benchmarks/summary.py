@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from datetime import date
 from pathlib import Path
 
 BENCHMARKS = ("hebbian_weights", "rate_dynamics", "hopfield_retrieval", "capacity_curve")
@@ -68,10 +69,16 @@ def rate_rows(result: dict) -> list[dict]:
         for row in entry["rows"]:
             if not row["candidate"].startswith("package"):
                 continue
-            target = ("2x faster, 0.67 of the bound", lambda r: r["ratio"] >= 2 and r["fraction_of_bound"] >= 0.67)
-            # A batch of trials is set against scipy with the same batch, when that was measured.
-            batched = row["candidate"].replace("package kernel", "scipy CSR float32 + numpy")
-            baseline = by_name.get(batched, best) if "trials together" in row["candidate"] else best
+            if "trials together" in row["candidate"]:
+                # A batch reads each weight once for all its trials, so it is no longer bound by
+                # memory: it is set against scipy given the same batch, when that was measured.
+                batched = row["candidate"].replace("package kernel", "scipy CSR float32 + numpy")
+                baseline = by_name.get(batched, best)
+                target = ("2x faster than scipy with the same batch", lambda r: r["ratio"] >= 2)
+            else:
+                baseline = best
+                target = ("2x faster, 0.67 of the bound",
+                          lambda r: r["ratio"] >= 2 and r["fraction_of_bound"] >= 0.67)
             rows.append(_row(workload, row["candidate"], row["seconds_per_step"], baseline["candidate"],
                              baseline["seconds_per_step"], target, fraction_of_bound=row["fraction_of_bound"]))
     return rows
@@ -120,7 +127,8 @@ def summarise(runs) -> dict:
         if name == "rate_dynamics":
             bandwidth = result["read_bandwidth_bytes_per_s"]
             roofline = rate_roofline(result)
-    return {"machine": machine, "read_bandwidth_bytes_per_s": bandwidth, "rows": rows, "roofline": roofline}
+    return {"date": date.today().isoformat(), "machine": machine, "read_bandwidth_bytes_per_s": bandwidth,
+            "rows": rows, "roofline": roofline}
 
 
 def rate_roofline(result: dict) -> list[dict]:
@@ -150,7 +158,7 @@ def show(summary: dict) -> str:
     machine = summary["machine"] or {}
     lines = []
     if machine:
-        lines.append(f"machine: {machine.get('cpu')}, {machine.get('cores')} cores, "
+        lines.append(f"{summary.get('date', '')} machine: {machine.get('cpu')}, {machine.get('cores')} cores, "
                      f"numba {machine.get('numba')}, numpy {machine.get('numpy')}, scipy {machine.get('scipy')}")
     if summary["read_bandwidth_bytes_per_s"]:
         bandwidth = summary["read_bandwidth_bytes_per_s"] / 1e9
@@ -171,7 +179,8 @@ def show(summary: dict) -> str:
         lines.append(f"{row['workload']:<58} {row['project']:<46} {row['project_seconds']:>9.4g} "
                      f"{baseline:<44} {row['baseline_seconds']:>9.4g} {row['ratio']:>6.2f} {bound:>8}  {verdict}")
     lines.append("ratio: the baseline's time over this project's (above 1: this project is faster); "
-                 "of bound: the time to read the weights once at the measured bandwidth, over the step's time")
+                 "of bound: the time to read the weights once at the measured bandwidth, over the step's time "
+                 "(per trial for a batch: above 1, faster than any one-trial step can be)")
     return "\n".join(lines)
 
 

@@ -44,6 +44,9 @@ def test_pages_and_references(built_book):
     assert (html / "_static" / "mathjax" / "tex-svg-full.js").is_file()
     for page in ("book/intro.html", "book/notation.html", "book/reproducibility.html", "book/references.html"):
         assert (html / page).is_file(), page
+    appendix = (html / "notebooks" / "appendix_benchmarks.html").read_text()
+    assert "Appendix: how fast the kernels are" in appendix and "A roofline of the rate step" in appendix
+    assert re.search(r'<img[^>]+src="[^"]+\.png"', appendix)
     references = (html / "book" / "references.html").read_text()
     assert "Inferring learning rules from distributions of firing rates" in references
 

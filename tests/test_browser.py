@@ -84,6 +84,7 @@ PAGES = [
     "book/intro.html",
     "book/notation.html",
     *CHAPTERS,
+    "notebooks/appendix_benchmarks.html",
     "book/reproducibility.html",
     "book/references.html",
 ]

@@ -91,6 +91,7 @@ SMALL = {
         "network_trials": 4,
         "seed": 7,
     },
+    "appendix_benchmarks": {"results": "../benchmarks/results/latest.json"},
     "07_information": {
         "n_neurons": 4000,
         "c": 0.02,
@@ -144,6 +145,10 @@ BAD = {
         ("network_coding", [0.3], "network_coding must be a list of 2 coding levels"),
         ("balance_codings", [[0.5]], r"balance_codings must be a list of \[a_E, a_I\] pairs"),
         ("checkpoint_dir", 3, "checkpoint_dir must be a folder path or '', got 3"),
+    ],
+    "appendix_benchmarks": [
+        ("results", 5, "results must be a path to the JSON file make bench writes, got 5"),
+        ("results", "no_such.json", r"results: no file no_such.json \(run make bench to write it\)"),
     ],
     "07_information": [
         ("n_repeats", 3, r"n_repeats must be an integer >= 5 \(the decoder's folds\), got 3"),

@@ -1,0 +1,473 @@
+"""Parameter sweeps: one notebook rerun with papermill over a grid, locally or on a Dask cluster.
+
+A sweep takes a notebook with a cell tagged ``parameters`` and a grid (parameter name -> list of
+values), runs the notebook once for every point of the grid's Cartesian product, and gathers the
+scalars each run records with myst-nb's ``glue`` into one tidy table (one row per run)::
+
+    from helpers import sweep
+    table = sweep.run_sweep("retrieval_point.ipynb", {"load": [0.1, 0.3], "amplitude": [2.0, 3.55]},
+                            out="../runs/sweeps/retrieval")
+
+or, from a shell, ``python -m helpers.sweep NOTEBOOK --param load 0.1 0.3 --out DIR``.
+
+Where the runs go: ``out/runs/<run id>.ipynb`` (the executed notebook) and ``out/runs/<run id>.json``
+(its record: parameters, status, time, the glued results or the error), then ``out/results.csv``.
+A run's id is a hash of its parameters, so the same point always lands in the same files.
+
+Nothing is lost. A record is written when its run ends, atomically, so:
+
+- a rerun of the same sweep skips every run that is done (unless the notebook's code changed
+  since: its record keeps a hash of the code cells, and a stale run is done again);
+- a failing run is recorded with its error and the others go on; a rerun retries it;
+- an interrupted sweep (Ctrl-C, a killed process, a lost cluster) resumes from its records.
+
+Where the runs execute: a local process pool by default, or the workers of a Dask distributed
+cluster given its scheduler's address (``scheduler="tcp://host:8786"``), with no change to the
+notebook. Dask's workers need the book's environment and the notebook's folder at the same path
+(the notebook's own relative paths are resolved there); the executed notebooks and the records
+come back to the machine that started the sweep and are written there.
+
+A bad grid fails before any run starts: an unknown parameter name, a value that is not plain
+data, or a point that the notebook's own validation cell (the code cell right after the
+parameters, by the book's convention) rejects.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import concurrent.futures
+import copy
+import hashlib
+import itertools
+import json
+import multiprocessing
+import os
+import re
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+import nbformat
+import pandas as pd
+import papermill
+
+#: myst-nb's prefix for values glued with ``display=False``.
+_GLUE_PREFIX = "application/papermill.record/"
+#: Environment variables that size a run's thread pools (numba, OpenMP, BLAS).
+_THREAD_VARIABLES = ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+#: Columns of the results table that describe the run rather than its parameters or results.
+RUN_COLUMNS = ("run_id", "status", "seconds", "error")
+
+
+# ----------------------------------------------------------------------------------------------
+# The grid
+# ----------------------------------------------------------------------------------------------
+
+def run_id(parameters: Mapping) -> str:
+    """A short, stable id for a point of the grid: a hash of its parameters as canonical JSON."""
+    canonical = json.dumps(dict(parameters), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha1(canonical.encode()).hexdigest()[:12]
+
+
+def grid_points(grid: Mapping, fixed: Mapping | None = None) -> list[dict]:
+    """Every point of the grid's Cartesian product, in order, each with the ``fixed`` parameters.
+
+    ``grid`` maps parameter names to non-empty lists of values; values must be plain data
+    (numbers, strings, booleans, None, and lists or dicts of them), as papermill passes them.
+    """
+    if not isinstance(grid, Mapping) or not grid:
+        raise ValueError(f"grid must be a non-empty mapping of parameter name -> list of values, got {grid!r}")
+    fixed = dict(fixed or {})
+    for name, values in grid.items():
+        if not isinstance(name, str):
+            raise ValueError(f"grid: parameter names must be strings, got {name!r}")
+        if not isinstance(values, list | tuple) or len(values) == 0:
+            raise ValueError(f"grid: {name} must be a non-empty list of values, got {values!r}")
+        if name in fixed:
+            raise ValueError(f"grid: {name} is both swept and fixed; give it in one place")
+    for name, value in [*((n, v) for n, vs in grid.items() for v in vs), *fixed.items()]:
+        try:
+            if json.loads(json.dumps(value)) != value:
+                raise TypeError
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"grid: {name} = {value!r} is not plain data (numbers, strings, booleans, None, lists, dicts)"
+            ) from None
+    names = list(grid)
+    points = [{**dict(zip(names, values, strict=True)), **fixed} for values in itertools.product(*grid.values())]
+    ids = [run_id(point) for point in points]
+    if len(set(ids)) != len(ids):
+        raise ValueError("grid: a value is repeated, so two runs would be the same run")
+    return points
+
+
+# ----------------------------------------------------------------------------------------------
+# The notebook
+# ----------------------------------------------------------------------------------------------
+
+def _parameters_cell(notebook) -> int:
+    for index, cell in enumerate(notebook.cells):
+        if cell.cell_type == "code" and "parameters" in cell.metadata.get("tags", []):
+            return index
+    raise ValueError("notebook: no code cell is tagged 'parameters', so there is nothing to sweep")
+
+
+def code_hash(notebook) -> str:
+    """A hash of the notebook's code cells: a record made by other code is stale."""
+    code = "\n\x00".join(cell.source for cell in notebook.cells if cell.cell_type == "code")
+    return hashlib.sha1(code.encode()).hexdigest()[:12]
+
+
+def notebook_parameters(path) -> dict:
+    """The notebook's parameters and their defaults, as its ``parameters`` cell sets them."""
+    notebook = nbformat.read(str(path), as_version=4)
+    namespace: dict = {}
+    exec(compile(notebook.cells[_parameters_cell(notebook)].source, f"{Path(path).name}:parameters", "exec"),
+         namespace)
+    return {name: value for name, value in namespace.items() if not name.startswith("_")}
+
+
+def check_grid(path, points: list[dict]) -> None:
+    """Stop before any run if a point names an unknown parameter or the notebook would reject it.
+
+    The notebook's validation cell (the code cell right after ``parameters``, when it raises
+    ``ValueError`` on bad values) is run here for every point, in the notebook's folder, without
+    a kernel. A point it rejects is reported with the notebook's own message.
+    """
+    path = Path(path)
+    notebook = nbformat.read(str(path), as_version=4)
+    first = _parameters_cell(notebook)
+    defaults = notebook_parameters(path)
+    unknown = sorted({name for point in points for name in point} - set(defaults))
+    if unknown:
+        raise ValueError(f"grid: unknown parameter(s) {unknown} for {path.name}; its parameters are {sorted(defaults)}")
+    following = [cell for cell in notebook.cells[first + 1:] if cell.cell_type == "code"][:1]
+    if not following or "ValueError" not in following[0].source:
+        return  # no validation cell by the book's convention: the runs will say what is wrong
+    validation = compile(following[0].source, f"{path.name}:validation", "exec")
+    rejected = []
+    here = os.getcwd()
+    try:
+        os.chdir(path.parent)
+        for point in points:
+            namespace = {**copy.deepcopy(defaults), **point}
+            try:
+                exec(validation, namespace)
+            except ValueError as error:
+                rejected.append(f"{point}: {error}")
+            except Exception:  # noqa: BLE001 - a check that needs more than the parameters is left to the run
+                pass
+    finally:
+        os.chdir(here)
+    if rejected:
+        shown = "\n  ".join(rejected[:5]) + (f"\n  ... and {len(rejected) - 5} more" if len(rejected) > 5 else "")
+        raise ValueError(f"grid: {path.name} rejects {len(rejected)} of {len(points)} points:\n  {shown}")
+
+
+def _plain(text: str):
+    """The value of a glued scalar from its text/plain form (``0.5``, ``'a'``, ``np.float64(0.5)``)."""
+    match = re.fullmatch(r"np\.\w+\((.*)\)", text.strip(), flags=re.S)
+    try:
+        value = ast.literal_eval(match.group(1) if match else text)
+    except (ValueError, SyntaxError):
+        return None
+    return value if isinstance(value, int | float | str | bool) else None
+
+
+def glued_scalars(notebook) -> dict:
+    """The scalars a notebook recorded with ``myst_nb.glue`` (numbers, strings, booleans), by name."""
+    values = {}
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []) if cell.cell_type == "code" else []:
+            record = output.get("metadata", {}).get("scrapbook")
+            if not record:
+                continue
+            text = output.get("data", {}).get(record.get("mime_prefix", "") + "text/plain")
+            value = _plain(text) if text is not None else None
+            if value is not None:
+                values[record["name"]] = value
+    return values
+
+
+# ----------------------------------------------------------------------------------------------
+# One run (executes on a worker: a local process or a Dask worker)
+# ----------------------------------------------------------------------------------------------
+
+def execute_run(source: str, name: str, parameters: dict, workdir: str, threads: int | None,
+                timeout: float | None) -> tuple[dict, str]:
+    """Execute one point; return its record and the executed notebook (JSON text).
+
+    Never raises for a failure of the notebook: the record says ``failed`` and keeps the error.
+    """
+    for variable in _THREAD_VARIABLES if threads else ():
+        os.environ[variable] = str(threads)  # the kernel papermill starts inherits these
+    started = time.time()
+    record = {"run_id": run_id(parameters), "parameters": parameters, "notebook": name,
+              "started": started, "worker": os.uname().nodename}
+    with tempfile.TemporaryDirectory() as scratch:
+        source_path, output_path = Path(scratch) / name, Path(scratch) / f"out-{name}"
+        source_path.write_text(source)
+        try:
+            papermill.execute_notebook(str(source_path), str(output_path), parameters=parameters, cwd=workdir,
+                                       kernel_name="python3", progress_bar=False, execution_timeout=timeout)
+            status, error = "done", None
+        except papermill.PapermillExecutionError as failure:
+            status, error = "failed", f"{failure.ename}: {failure.evalue}"
+        except Exception as failure:  # noqa: BLE001 - a dead kernel, a timeout: recorded, the sweep goes on
+            status, error = "failed", "".join(traceback.format_exception_only(failure)).strip()
+        executed = nbformat.read(str(output_path), as_version=4) if output_path.is_file() else None
+    results = {}
+    if executed is not None:
+        results = glued_scalars(executed) if status == "done" else {}
+        # papermill stores the scratch paths it ran from; keep names that mean something in the sweep
+        executed.metadata.get("papermill", {}).update(input_path=name, output_path=f"runs/{record['run_id']}.ipynb")
+    record.update(status=status, error=error, seconds=time.time() - started, results=results)
+    return record, nbformat.writes(executed) if executed is not None else ""
+
+
+# ----------------------------------------------------------------------------------------------
+# The sweep
+# ----------------------------------------------------------------------------------------------
+
+def _write_atomically(path: Path, text: str) -> None:
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(text)
+    os.replace(partial, path)
+
+
+def _read_records(folder: Path) -> dict[str, dict]:
+    records = {}
+    for path in sorted(folder.glob("*.json")):
+        try:
+            record = json.loads(path.read_text())
+        except json.JSONDecodeError:
+            continue  # a record is written atomically; anything else is not ours
+        records[record.get("run_id", path.stem)] = record
+    return records
+
+
+def results_table(records: list[dict]) -> pd.DataFrame:
+    """One row per run: id, status, seconds, error, then its parameters, then its glued results.
+
+    Parameters that are lists or dicts are kept as JSON text, so the table stays flat.
+    """
+    rows = []
+    for record in records:
+        row = {"run_id": record["run_id"], "status": record["status"], "seconds": record.get("seconds"),
+               "error": record.get("error")}
+        for name, value in record["parameters"].items():
+            row[name] = json.dumps(value) if isinstance(value, list | dict) else value
+        for name, value in record.get("results", {}).items():
+            row[name if name not in row else f"result_{name}"] = value
+        rows.append(row)
+    return pd.DataFrame(rows, columns=None if rows else list(RUN_COLUMNS))
+
+
+def load_results(out) -> pd.DataFrame:
+    """The results table of every run recorded under ``out`` (finished or failed), for replotting."""
+    return results_table(list(_read_records(Path(out) / "runs").values()))
+
+
+def _minutes(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min"
+
+
+def _print_progress(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _executor(scheduler: str | None, workers: int):
+    if scheduler:
+        try:
+            from distributed import Client
+        except ImportError as error:  # pragma: no cover - distributed is in requirements.txt
+            raise ValueError("scheduler: Dask's distributed package is not installed") from error
+        client = Client(scheduler, set_as_default=False)
+        return client.get_executor(pure=False), client
+    context = multiprocessing.get_context("spawn")  # a fresh interpreter: no inherited numba threads
+    return concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=context), None
+
+
+def run_sweep(
+    notebook,
+    grid: Mapping,
+    out,
+    fixed: Mapping | None = None,
+    scheduler: str | None = None,
+    workers: int | None = None,
+    threads_per_run: int | None = None,
+    retry_failed: bool = True,
+    timeout: float | None = None,
+    progress: Callable[[str], None] | None = _print_progress,
+) -> pd.DataFrame:
+    """Run ``notebook`` at every point of ``grid`` (with the ``fixed`` parameters) and gather the results.
+
+    Parameters
+    ----------
+    notebook : path
+        An ``.ipynb`` with a cell tagged ``parameters``. It runs in its own folder.
+    grid : mapping
+        Parameter name -> list of values; every combination is one run.
+    out : path
+        The sweep's folder: ``runs/`` (executed notebooks and records) and ``results.csv``.
+    fixed : mapping, optional
+        Parameters given to every run (e.g. a smaller network than the notebook's default).
+    scheduler : str, optional
+        The address of a Dask distributed scheduler; without it, a local process pool.
+    workers : int, optional
+        Local runs at once; by default one per core.
+    threads_per_run : int, optional
+        Threads each run's numba and BLAS may use; by default the cores shared among the workers
+        (locally), or left to the cluster's workers.
+    retry_failed : bool
+        Rerun the points whose last run failed (default), or keep their failure.
+    timeout : float, optional
+        Seconds a single cell may run before its run is recorded as failed.
+    progress : callable, optional
+        Called with a line after each run (done, failed, remaining, time left); None for quiet.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per point of the grid (see ``results_table``), in the grid's order; also written
+        to ``out/results.csv``.
+    """
+    notebook = Path(notebook)
+    if notebook.suffix != ".ipynb" or not notebook.is_file():
+        raise ValueError(f"notebook must be an existing .ipynb file, got {str(notebook)!r}")
+    cores = os.cpu_count() or 1
+    if workers is not None and (not isinstance(workers, int) or isinstance(workers, bool) or workers < 1):
+        raise ValueError(f"workers must be an integer >= 1, got {workers!r}")
+    if threads_per_run is not None and (not isinstance(threads_per_run, int) or threads_per_run < 1):
+        raise ValueError(f"threads_per_run must be an integer >= 1, got {threads_per_run!r}")
+    if timeout is not None and not (isinstance(timeout, int | float) and timeout > 0):
+        raise ValueError(f"timeout must be a number of seconds > 0, got {timeout!r}")
+    if scheduler is not None and not (isinstance(scheduler, str) and scheduler):
+        raise ValueError(f"scheduler must be a Dask scheduler address such as 'tcp://host:8786', got {scheduler!r}")
+    points = grid_points(grid, fixed)
+    check_grid(notebook, points)
+
+    source = notebook.read_text()
+    version = code_hash(nbformat.reads(source, as_version=4))
+    folder = Path(out) / "runs"
+    folder.mkdir(parents=True, exist_ok=True)
+    records = _read_records(folder)
+    say = progress or (lambda message: None)
+
+    def finished(point):
+        record = records.get(run_id(point))
+        if record is None or record.get("code") != version:
+            return False
+        return record["status"] == "done" or (record["status"] == "failed" and not retry_failed)
+
+    pending = [point for point in points if not finished(point)]
+    stale = sum(1 for point in pending if run_id(point) in records and records[run_id(point)].get("code") != version)
+    say(f"sweep of {notebook.name}: {len(points)} runs, {len(points) - len(pending)} already recorded, "
+        f"{len(pending)} to run" + (f" ({stale} made by other code of the notebook)" if stale else ""))
+
+    def save_table():
+        table = results_table([records[run_id(point)] for point in points if run_id(point) in records])
+        _write_atomically(Path(out) / "results.csv", table.to_csv(index=False))
+        return table
+
+    if pending:
+        workers = workers or cores
+        threads = threads_per_run or (None if scheduler else max(1, cores // min(workers, len(pending))))
+        executor, client = _executor(scheduler, workers)
+        workdir = str(notebook.parent.resolve())
+        began, counts, futures = time.time(), {"done": 0, "failed": 0}, []
+        try:
+            futures += [executor.submit(execute_run, source, notebook.name, point, workdir, threads, timeout)
+                       for point in pending]
+            for future in concurrent.futures.as_completed(futures):
+                record, executed = future.result()
+                record["code"] = version
+                if executed:
+                    _write_atomically(folder / f"{record['run_id']}.ipynb", executed)
+                _write_atomically(folder / f"{record['run_id']}.json", json.dumps(record, indent=1))
+                records[record["run_id"]] = record
+                save_table()
+                counts[record["status"]] += 1
+                completed = counts["done"] + counts["failed"]
+                remaining = len(pending) - completed
+                left = (time.time() - began) / completed * remaining
+                say(f"  {counts['done']} done, {counts['failed']} failed, {remaining} remaining"
+                    + (f", about {_minutes(left)} left" if remaining else "")
+                    + (f"  [failed {record['run_id']}: {record['error'].splitlines()[-1][:200]}]"
+                       if record["status"] == "failed" else ""))
+        except KeyboardInterrupt:
+            say(f"interrupted: the runs that ended are saved under {folder.name}/; run the same sweep again to resume")
+            raise
+        finally:
+            for future in futures:
+                future.cancel()  # runs not started yet; a rerun does them
+            executor.shutdown(wait=False)
+            if client is not None:
+                client.close()
+    return save_table()
+
+
+# ----------------------------------------------------------------------------------------------
+# Command line
+# ----------------------------------------------------------------------------------------------
+
+def _parse_value(text: str):
+    import yaml
+
+    return yaml.safe_load(text)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m helpers.sweep",
+        description="Run a notebook over a parameter grid with papermill, locally or on a Dask cluster.",
+    )
+    parser.add_argument("notebook", help="the .ipynb to run (it runs in its own folder)")
+    parser.add_argument("--param", nargs="+", action="append", metavar=("NAME", "VALUE"), default=[],
+                        help="a swept parameter and its values (each read as YAML: 0.1, true, [1, 2], text)")
+    parser.add_argument("--set", nargs=2, action="append", metavar=("NAME", "VALUE"), default=[],
+                        help="a parameter fixed for every run")
+    parser.add_argument("--grid", help="a YAML or JSON file: {grid: {name: [values]}, fixed: {name: value}}")
+    parser.add_argument("--out", required=True, help="the sweep's folder (runs/ and results.csv)")
+    parser.add_argument("--scheduler", help="a Dask scheduler address (tcp://host:8786); default: local processes")
+    parser.add_argument("--workers", type=int, help="local runs at once (default: one per core)")
+    parser.add_argument("--threads-per-run", type=int, help="numba/BLAS threads of each run")
+    parser.add_argument("--timeout", type=float, help="seconds a cell may run before its run fails")
+    parser.add_argument("--keep-failed", action="store_true", help="do not retry runs that failed before")
+    args = parser.parse_args(argv)
+
+    grid, fixed = {}, {}
+    if args.grid:
+        import yaml
+
+        spec = yaml.safe_load(Path(args.grid).read_text()) or {}
+        if not isinstance(spec, dict) or not set(spec) <= {"grid", "fixed"}:
+            parser.error(f"--grid: {args.grid} must hold a mapping with the keys grid and (optionally) fixed")
+        grid.update(spec.get("grid") or {})
+        fixed.update(spec.get("fixed") or {})
+    for entry in args.param:
+        if len(entry) < 2:
+            parser.error(f"--param {entry[0]}: give the parameter's name and at least one value")
+        grid[entry[0]] = [_parse_value(value) for value in entry[1:]]
+    for name, value in args.set:
+        fixed[name] = _parse_value(value)
+    try:
+        table = run_sweep(args.notebook, grid, args.out, fixed=fixed, scheduler=args.scheduler, workers=args.workers,
+                          threads_per_run=args.threads_per_run, retry_failed=not args.keep_failed,
+                          timeout=args.timeout)
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    failed = int((table["status"] == "failed").sum()) if len(table) else 0
+    print(f"{len(table) - failed} runs done, {failed} failed; table: {Path(args.out) / 'results.csv'}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -37,6 +37,7 @@ from __future__ import annotations
 import argparse
 import ast
 import concurrent.futures
+import contextlib
 import copy
 import hashlib
 import itertools
@@ -197,6 +198,21 @@ def glued_scalars(notebook) -> dict:
 # One run (executes on a worker: a local process or a Dask worker)
 # ----------------------------------------------------------------------------------------------
 
+@contextlib.contextmanager
+def _stderr_to(path: Path):
+    """Send this process's standard error (file descriptor 2, which child processes inherit) to ``path``."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(path, "w") as log:
+            os.dup2(log.fileno(), 2)
+            yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 def execute_run(source: str, name: str, parameters: dict, workdir: str, threads: int | None,
                 timeout: float | None) -> tuple[dict, str]:
     """Execute one point; return its record and the executed notebook (JSON text).
@@ -211,15 +227,19 @@ def execute_run(source: str, name: str, parameters: dict, workdir: str, threads:
     with tempfile.TemporaryDirectory() as scratch:
         source_path, output_path = Path(scratch) / name, Path(scratch) / f"out-{name}"
         source_path.write_text(source)
+        kernel_log = Path(scratch) / "kernel.log"
         try:
-            papermill.execute_notebook(str(source_path), str(output_path), parameters=parameters, cwd=workdir,
-                                       kernel_name="python3", progress_bar=False, execution_timeout=timeout)
+            with _stderr_to(kernel_log):  # the kernel's own log would otherwise land in the caller's output
+                papermill.execute_notebook(str(source_path), str(output_path), parameters=parameters, cwd=workdir,
+                                           kernel_name="python3", progress_bar=False, execution_timeout=timeout)
             status, error = "done", None
         except papermill.PapermillExecutionError as failure:
             status, error = "failed", f"{failure.ename}: {failure.evalue}"
         except Exception as failure:  # noqa: BLE001 - a dead kernel, a timeout: recorded, the sweep goes on
             status, error = "failed", "".join(traceback.format_exception_only(failure)).strip()
         executed = nbformat.read(str(output_path), as_version=4) if output_path.is_file() else None
+        if status == "failed" and kernel_log.is_file():
+            record["kernel_log"] = kernel_log.read_text()[-4000:]
     results = {}
     if executed is not None:
         results = glued_scalars(executed) if status == "done" else {}

@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: book test notebooks sync lint bench clean browser-deps
+.PHONY: book test notebooks sync lint bench sweep clean browser-deps
 
 book: $(STAMP)  ## execute every notebook afresh and build the HTML book into _build/html
 	$(BIN)/jupyter-book build . --all -W -n --keep-going
@@ -32,6 +32,12 @@ bench: $(STAMP)  ## time the kernels against their baselines; one table, saved t
 	$(BIN)/pip install --quiet --no-deps -r requirements-bench.txt
 	$(BIN)/python -m benchmarks.hopfield_retrieval --json runs/benchmarks/hopfield_retrieval.json
 	$(BIN)/python -m benchmarks.summary --runs runs/benchmarks --out benchmarks/results/latest.json
+
+# A notebook over a parameter grid (helpers.sweep): make sweep NOTEBOOK=... GRID=grid.yaml OUT=runs/sweeps/name
+# [SCHEDULER=tcp://host:8786] [WORKERS=n]. Rerun the same command to resume.
+sweep: $(STAMP)  ## run NOTEBOOK over the grid in GRID, into OUT; on a Dask cluster if SCHEDULER is given
+	@test -n "$(NOTEBOOK)" -a -n "$(GRID)" -a -n "$(OUT)" || { echo "make sweep needs NOTEBOOK=, GRID= and OUT="; exit 2; }
+	$(BIN)/python -m helpers.sweep $(NOTEBOOK) --grid $(GRID) --out $(OUT) $(if $(SCHEDULER),--scheduler $(SCHEDULER)) $(if $(WORKERS),--workers $(WORKERS))
 
 $(STAMP): requirements.txt pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)

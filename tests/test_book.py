@@ -47,6 +47,11 @@ def test_pages_and_references(built_book):
     appendix = (html / "notebooks" / "appendix_benchmarks.html").read_text()
     assert "Appendix: how fast the kernels are" in appendix and "A roofline of the rate step" in appendix
     assert re.search(r'<img[^>]+src="[^"]+\.png"', appendix)
+    sweep_page = (html / "notebooks" / "sweep_retrieval.html").read_text()
+    assert "Rerunning at scale: retrieval over load and amplitude" in sweep_page
+    assert "16 runs: 16 done, 0 failed" in sweep_page and re.search(r'<img[^>]+src="[^"]+\.png"', sweep_page)
+    point = (html / "notebooks" / "retrieval_point.html").read_text()
+    assert "One retrieval experiment: the unit a sweep repeats" in point
     references = (html / "book" / "references.html").read_text()
     assert "Inferring learning rules from distributions of firing rates" in references
 

@@ -84,6 +84,8 @@ PAGES = [
     "book/intro.html",
     "book/notation.html",
     *CHAPTERS,
+    "notebooks/sweep_retrieval.html",
+    "notebooks/retrieval_point.html",
     "notebooks/appendix_benchmarks.html",
     "book/reproducibility.html",
     "book/references.html",

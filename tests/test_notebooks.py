@@ -92,6 +92,11 @@ SMALL = {
         "seed": 7,
     },
     "appendix_benchmarks": {"results": "../benchmarks/results/latest.json"},
+    "retrieval_point": {"load": 0.8, "amplitude": 3.0, "n_neurons": 5000, "c": 0.02, "n_cued": 4, "settle": 0.1,
+                        "seed": 7},
+    # A sweep of two points; its folder is under the repository's ignored runs/ (a rerun reuses it).
+    "sweep_retrieval": {"loads": [0.05, 0.8], "amplitudes": [3.55], "n_neurons": 5000, "c": 0.02, "workers": 2,
+                        "out": "../runs/sweeps/test-small"},
     "07_information": {
         "n_neurons": 4000,
         "c": 0.02,
@@ -145,6 +150,20 @@ BAD = {
         ("network_coding", [0.3], "network_coding must be a list of 2 coding levels"),
         ("balance_codings", [[0.5]], r"balance_codings must be a list of \[a_E, a_I\] pairs"),
         ("checkpoint_dir", 3, "checkpoint_dir must be a folder path or '', got 3"),
+    ],
+    "retrieval_point": [
+        ("load", 0, r"load must be in \(0, 3\], got 0"),
+        ("c", 0.001, r"c must be in \(0, 1\] with c \* \(n_neurons - 1\) >= 50 inputs per neuron, got 0.001"),
+        ("load", 0.0001, r"load: round\(alpha \* cN\) = 0 stored patterns; at least 1 is needed"),
+        ("amplitude", "big", r"amplitude must be in \(0, 50\], got 'big'"),
+    ],
+    "sweep_retrieval": [
+        ("loads", [0.1, 0.1], r"loads must be a list of distinct numbers in \(0, 3\]"),
+        ("workers", 0, "workers must be an integer >= 1, got 0"),
+        ("out", "", "out must be a folder path, got ''"),
+        # A value only the swept notebook rejects: the sweep stops before any run, with its message.
+        ("n_neurons", 500,
+         r"retrieval_point.ipynb rejects 16 of 16 points:[\s\S]*n_neurons must be an integer >= 1000"),
     ],
     "appendix_benchmarks": [
         ("results", 5, "results must be a path to the JSON file make bench writes, got 5"),

@@ -109,6 +109,9 @@ def test_local_sweep_gathers_results_records_failures_and_skips_finished_runs(tm
         executed = nbformat.read(str(out / "runs" / f"{run}.ipynb"), as_version=4)
         assert executed.metadata["papermill"]["input_path"] == "toy.ipynb"
         assert str(tmp_path) not in json.dumps(executed.metadata)
+    reloaded = sweep.load_results(out).set_index("run_id").loc[table["run_id"]]
+    assert list(reloaded["status"]) == list(table["status"]) and reloaded["product"].equals(
+        table.set_index("run_id")["product"])
     before = {run: record["started"] for run, record in records(out).items()}
 
     # Again, keeping the failures: nothing runs.

@@ -28,7 +28,10 @@ is solved for it; the second then *gives* the load, ``alpha(q)``. Walking down f
 noise-free overlap (``Delta = 0``, ``alpha = 0``), ``alpha(q)`` rises to a maximum and falls: the
 maximum is the capacity (the saddle-node where the stable and unstable retrieval states meet),
 and the stable state at a load below it is the larger ``q`` with ``alpha(q) = alpha``. This
-avoids iterating the fixed point, which converges ever more slowly near capacity.
+avoids iterating the fixed point, which converges ever more slowly near capacity. (With a finite
+``K`` and a large ``A`` there can be no maximum: the retrieval state then fades continuously into
+the background, and the capacity is the crossover where ``alpha(q)`` is flattest; see
+``MeanField.capacity``.)
 
 Expectations are two-dimensional trapezoid rules on ``[-9, 9]^2`` (``rules._gaussian_grid``),
 accurate enough that ``alpha_c`` is stable to better than four digits when the grids double
@@ -116,6 +119,7 @@ class MeanField:
         self.fg = float(self._w_xi @ (self._f * self._g))
         self._s2_guess = 0.0
         self._capacity = None
+        self._transition = None
         #: ``alpha A^2 E[f^2] E[g^2]`` per unit load: Delta = alpha * noise_per_load * E[phi^2].
         self.noise_per_load = rule.A**2 * self.f2 * self.g2
 
@@ -248,36 +252,67 @@ class MeanField:
         return states + [critical]
 
     def capacity(self) -> RetrievalState:
-        """The retrieval state at the capacity: the saddle-node where the retrieval branch ends.
+        """The retrieval state at the capacity, where the retrieval branch ends.
 
-        Walking down the ``q`` axis from the noise-free overlap, ``alpha(q)`` rises to its first
-        maximum, where the stable and the unstable retrieval states meet. (Further down, the
-        unstable branch can climb again towards the load at which the background itself loses
-        stability; that is not retrieval.) Returns the state with ``alpha = alpha_c``, or a
-        state with ``alpha = 0`` and ``q = 0`` when there is no retrieval even at zero load.
-        Computed once and kept.
+        Walking down the ``q`` axis from the noise-free overlap, ``alpha(q)`` normally rises to a
+        maximum, the saddle-node where the stable and the unstable retrieval states meet: above
+        that load there is no retrieval state. (Further down, the unstable branch can climb again
+        towards the load at which the background itself loses stability; that is not retrieval.)
+
+        With a finite ``in_degree`` and a large amplitude the branch can instead rise all the way
+        down, with no maximum: every pattern then has a small overlap even in the background (the
+        self-noise's variance follows the pattern; it vanishes as K grows), and the retrieval state fades
+        into it continuously. There the capacity is the crossover, the point where ``alpha(q)``
+        is flattest, i.e. where the overlap falls fastest with the load (the saddle-node is the
+        limit of a flat point). :meth:`transition` says which of the two was found.
+
+        Returns the state with ``alpha = alpha_c``, or a state with ``alpha = 0`` and ``q = 0``
+        when there is no retrieval even at zero load. Computed once and kept.
         """
         if self._capacity is not None:
             return self._capacity
         q0 = self.noise_free_overlap()
         if q0 == 0:
-            self._capacity = self.state(0.0, 0.0, 0.0)
+            self._capacity, self._transition = self.state(0.0, 0.0, 0.0), "none"
             return self._capacity
         grid = np.linspace(q0, 0.0, 41, endpoint=False)
         loads = np.array([0.0] + [self.load_at_overlap(q)[0] for q in grid[1:]])
         loads = np.where(np.isfinite(loads), loads, -1.0)  # no solution: below any load
-        falling = np.nonzero(np.diff(loads) < 0)[0]
-        peak = int(falling[0]) if falling.size else grid.size - 1
+        rises = np.diff(loads)  # load gained per step down the q axis
+        falling = np.nonzero(rises < 0)[0]
+        flattening = np.nonzero(rises[1:] > rises[:-1])[0]
+        step = 1e-4 * q0
+
+        def minus_load(q):
+            return -self.load_at_overlap(q)[0]
+
+        def slope(q):  # load gained over a small step down the q axis
+            return self.load_at_overlap(q - step)[0] - self.load_at_overlap(q + step)[0]
+
+        if falling.size:  # the first maximum of alpha(q)
+            peak, objective, self._transition = int(falling[0]), minus_load, "saddle-node"
+        elif flattening.size:  # no maximum: the first minimum of the slope
+            peak, objective, self._transition = int(flattening[0]) + 1, slope, "crossover"
+        else:  # alpha(q) rises ever faster down to q -> 0
+            peak, objective, self._transition = grid.size - 1, minus_load, "continuous"
         low = grid[min(peak + 1, grid.size - 1)]
         high = grid[max(peak - 1, 0)]
-        result = optimize.minimize_scalar(
-            lambda q: -self.load_at_overlap(q)[0], bounds=(low, high), method="bounded",
-            options={"xatol": 1e-9 * q0},
-        )
+        result = optimize.minimize_scalar(objective, bounds=(low, high), method="bounded", options={"xatol": 1e-9 * q0})
         q = float(result.x)
         alpha, delta = self.load_at_overlap(q)
         self._capacity = self.state(q, delta, alpha)
         return self._capacity
+
+    def transition(self) -> str:
+        """How the retrieval branch ends at :meth:`capacity`.
+
+        ``"saddle-node"``: the stable retrieval state disappears above the capacity (a maximum of
+        ``alpha(q)``). ``"crossover"``: it fades continuously into the background's small overlap
+        (finite ``in_degree`` only; see :meth:`capacity`). ``"continuous"``: ``alpha(q)`` rises
+        all the way to ``q -> 0``, where the overlap vanishes. ``"none"``: no retrieval at any load.
+        """
+        self.capacity()
+        return self._transition
 
     def retrieval(self, alpha: float) -> RetrievalState | None:
         """The stable retrieval state at load ``alpha`` (the larger ``q``), or ``None`` above capacity."""

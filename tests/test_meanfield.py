@@ -107,3 +107,28 @@ def test_pattern_information_limits_and_monte_carlo(theory):
     h = theory.rule.A * post_factor(eta, theory.rule) * state.q + np.sqrt(state.delta) * z
     sampled = discrete_mutual_information(eta > threshold, quantile_levels(h, 200))
     assert sampled == pytest.approx(values[1], abs=0.01)
+
+
+def test_capacity_at_finite_in_degree_is_a_crossover_when_no_saddle_node_exists():
+    # Published amplitude, K = 100: the branch has its maximum, as at K -> infinity.
+    published = MeanField(TRANSFER, RULE, in_degree=100)
+    assert published.transition() == "saddle-node"
+    assert published.capacity().alpha > max(s.alpha for s in published.branch(40)[:20]) - 1e-9
+    # A = 4, K = 100: alpha(q) rises all the way down the q axis, into the background's own small
+    # overlap (q > 0 even with no pattern retrieved, from the pattern-shaped self-noise).
+    strong = MeanField(TRANSFER, dataclasses.replace(RULE, A=4.0), in_degree=100)
+    assert strong.transition() == "crossover"
+    loads = np.array([s.alpha for s in strong.branch(40)])
+    assert np.all(np.diff(loads) > 0)  # no maximum to call the capacity
+    background = strong.background(0.8)
+    assert strong._averages(1e-6, background.delta, strong._self_noise(1e-6, background.delta))[0] > 0.01
+    # The capacity is the flattest point of alpha(q), well before the branch meets the background,
+    # where the overlap still is of the size of the saddle-node's at the published amplitude.
+    critical = strong.capacity()
+    assert 0.15 < critical.m < 0.4 and critical.alpha < loads[-1] - 0.1
+    step = 0.02 * strong.noise_free_overlap()
+    slope = [strong.load_at_overlap(q - step / 2)[0] - strong.load_at_overlap(q + step / 2)[0]
+             for q in (critical.q - step, critical.q, critical.q + step)]
+    assert slope[1] < slope[0] and slope[1] < slope[2]
+    assert strong.retrieval(0.4).m > critical.m and strong.retrieval(critical.alpha * 1.01) is None
+    assert MeanField(TRANSFER, dataclasses.replace(RULE, A=0.3), in_degree=100).transition() == "none"

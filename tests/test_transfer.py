@@ -38,7 +38,10 @@ def test_phi_inverse_undoes_phi(params, h):
 def test_phi_derivative_matches_finite_difference(params, h):
     eps = 1e-6
     numeric = (tr.phi(h + eps, params) - tr.phi(h - eps, params)) / (2 * eps)
-    assert tr.phi_derivative(h, params) == pytest.approx(numeric, rel=1e-5, abs=1e-8)
+    # Near saturation phi is close to r_max and the difference loses digits: its round-off is
+    # about r_max * machine epsilon / eps, which exceeds 1e-5 of a small slope.
+    round_off = 4 * params.r_max * np.finfo(float).eps / eps
+    assert tr.phi_derivative(h, params) == pytest.approx(numeric, rel=1e-5, abs=round_off)
 
 
 def test_phi_limits_and_midpoint():

@@ -115,7 +115,7 @@ ROWS = {"hebbian_weights": hebbian_rows, "rate_dynamics": rate_rows, "hopfield_r
 def summarise(runs) -> dict:
     """The table from the benchmark files in the folder ``runs``, with the machine and the bandwidth."""
     runs = Path(runs)
-    rows, machine, bandwidth, roofline = [], None, None, []
+    rows, machine, bandwidth, roofline, folded = [], None, None, [], []
     for name in BENCHMARKS:
         path = runs / f"{name}.json"
         if not path.is_file():
@@ -127,8 +127,16 @@ def summarise(runs) -> dict:
         if name == "rate_dynamics":
             bandwidth = result["read_bandwidth_bytes_per_s"]
             roofline = rate_roofline(result)
+            folded = folded_gathers(result)
     return {"date": date.today().isoformat(), "machine": machine, "read_bandwidth_bytes_per_s": bandwidth,
-            "rows": rows, "roofline": roofline}
+            "rows": rows, "roofline": roofline, "folded_gathers": folded}
+
+
+def folded_gathers(result: dict) -> list[dict]:
+    """The batch diagnostic of each rate workload: both sides with every gather folded into N / 5 rows."""
+    # A rate_dynamics file from before the diagnostic has none.
+    return [{"workload": f"N = {entry['workload']['n_neurons']}, c = {entry['workload']['c']}",
+             **entry["folded_gathers"]} for entry in result["workloads"] if "folded_gathers" in entry]
 
 
 def rate_roofline(result: dict) -> list[dict]:
@@ -178,6 +186,11 @@ def show(summary: dict) -> str:
         verdict = f"{row['target']}: {'met' if row['met'] else 'missed'}" if row["target"] else ""
         lines.append(f"{row['workload']:<58} {row['project']:<46} {row['project_seconds']:>9.4g} "
                      f"{baseline:<44} {row['baseline_seconds']:>9.4g} {row['ratio']:>6.2f} {bound:>8}  {verdict}")
+    for entry in summary.get("folded_gathers", []):
+        lines.append(f"diagnostic, {entry['workload']}, 8 trials, every gather folded into "
+                     f"{entry['rows_gathered']} rows ({entry['gathered_bytes'] / 2**10:.0f} KiB of rates): the kernel "
+                     f"{entry['speedup_from_folding']:.2f}x faster, scipy {entry['scipy_speedup_from_folding']:.2f}x; "
+                     f"kernel over scipy {entry['unfolded_ratio']:.2f}x unfolded, {entry['ratio']:.2f}x folded")
     lines.append("ratio: the baseline's time over this project's (above 1: this project is faster); "
                  "of bound: the time to read the weights once at the measured bandwidth, over the step's time "
                  "(per trial for a batch: above 1, faster than any one-trial step can be)")

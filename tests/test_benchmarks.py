@@ -20,8 +20,34 @@ def test_rate_dynamics_benchmark_runs_and_its_baselines_agree():
     assert names[0] == "package kernel" and result["best_baseline"].startswith("scipy CSR")
     assert all(row["seconds_per_step"] > 0 and row["fraction_of_bound"] > 0 for row in result["rows"])
     assert result["workload"]["weight_bytes"] == 6 * result["workload"]["n_synapses"] + 8 * 501
+    folded = result["folded_gathers"]
+    assert folded["rows_gathered"] == 100 and folded["gathered_bytes"] == 100 * 8 * 4
+    assert folded["ratio"] == folded["scipy_seconds_per_step"] / folded["package_seconds_per_step"]
+    assert folded["speedup_from_folding"] == (folded["package_unfolded_seconds_per_step"]
+                                              / folded["package_seconds_per_step"])
     text = rate_dynamics.show({"read_bandwidth_bytes_per_s": 1e10, "workloads": [result]})
     assert "Euler step: N = 500" in text and "of the bandwidth bound" in text
+    assert "every gather folded into 100 rows" in text
+
+
+def test_folding_keeps_each_synapse_and_its_weight_and_only_moves_where_it_reads():
+    import numpy as np
+
+    from helpers import network
+
+    rng = np.random.default_rng(3)
+    connectivity = network.random_connectivity(300, 0.1, rng)
+    weights = network.SparseWeights(connectivity, rng.standard_normal(connectivity.n_synapses).astype(np.float32))
+    folded = rate_dynamics.fold_presynaptic(weights, 60)
+    conn = folded.connectivity
+    assert np.array_equal(conn.indptr, connectivity.indptr) and conn.indices.max() < 60
+    dense, dense_folded = weights.to_scipy().toarray(), folded.to_scipy().toarray()
+    for i in (0, 17, 299):
+        row = slice(conn.indptr[i], conn.indptr[i + 1])
+        assert np.all(np.diff(conn.indices[row].astype(int)) >= 0)  # still sorted within the row
+        # neuron i's weights, summed over the pre-synaptic neurons that fold onto the same one
+        expected = np.bincount(np.arange(300) % 60, weights=dense[i], minlength=60)
+        np.testing.assert_allclose(dense_folded[i, :60], expected, rtol=1e-6, atol=1e-6)
 
 
 def test_read_bandwidth_is_a_rate():
@@ -71,6 +97,10 @@ def test_summary_collects_every_ratio_and_reports_what_is_missing(tmp_path):
     missing = [row for row in table["rows"] if row.get("missing") and row["project_seconds"] is None]
     assert [row["workload"] for row in missing] == ["capacity_curve"] and missing[0]["ratio"] is None
     assert table["read_bandwidth_bytes_per_s"] == 1e10 and len(table["roofline"]) == 5
+    diagnostic = table["folded_gathers"][0]
+    assert diagnostic["ratio"] == step["folded_gathers"]["ratio"] and diagnostic["rows_gathered"] == 100
+    assert diagnostic["unfolded_ratio"] == (diagnostic["scipy_unfolded_seconds_per_step"]
+                                            / diagnostic["package_unfolded_seconds_per_step"])
     assert {point["flops_per_byte"] for point in table["roofline"]} == {2 / 6, 16 / 6, 2 / 8, 2 / 12, 16 / 8}
     batched = [row for row in table["rows"] if "trials together" in (row["project"] or "")]
     assert batched[0]["baseline"].startswith("scipy CSR float32 + numpy, 8 trials together")
@@ -80,6 +110,6 @@ def test_summary_collects_every_ratio_and_reports_what_is_missing(tmp_path):
     assert single["target"] == "2x faster, 0.67 of the bound"
     assert single["met"] == (single["ratio"] >= 2 and single["fraction_of_bound"] >= 0.67)
     text = summary.show(table)
-    assert "missing: no capacity_curve.json" in text and "ratio" in text
+    assert "missing: no capacity_curve.json" in text and "ratio" in text and "folded into 100 rows" in text
     summary.main(["--runs", str(tmp_path), "--out", str(tmp_path / "out" / "latest.json")])
     assert json.loads((tmp_path / "out" / "latest.json").read_text())["rows"] == json.loads(json.dumps(table["rows"]))

@@ -377,11 +377,26 @@ class MeanField:
     def rate_histogram(self, state: RetrievalState, edges) -> np.ndarray:
         """Predicted density of rates over neurons in ``state`` on the bins ``edges`` (Hz).
 
-        The quadrature weights of each node ``(xi, z)`` are binned by the rate there; with fine
-        grids this converges to the density of ``phi(A f q + sqrt(Delta) z)``.
+        Given the pattern ``xi`` the field is Gaussian, ``h ~ N(A f q, Delta')`` (``Delta'``
+        with the finite-K correction), so the probability of a bin ``[a, b)`` is integrated
+        exactly in the noise, ``Phi((phi^-1(b) - A f q) / sqrt(Delta')) - Phi(...a...)``, and by
+        quadrature over ``xi`` only. (Binning the rates at the ``(xi, z)`` quadrature nodes
+        instead leaves bins that no node falls in: spurious dips of orders of magnitude.)
         """
         edges = np.asarray(edges, dtype=float)
-        rates = self._rates(state.q, state.delta, self._self_noise(state.q, state.delta))
-        weights = self._w_xi[:, None] * self._w_z[None, :]
-        counts, _ = np.histogram(rates.ravel(), bins=edges, weights=weights.ravel())
-        return counts / np.diff(edges)
+        if edges.ndim != 1 or edges.size < 2 or np.any(np.diff(edges) <= 0):
+            raise ValueError("edges must be an increasing 1-d array of at least 2 bin edges")
+        s2 = self._self_noise(state.q, state.delta)
+        variance = np.full(self._f.shape, state.delta)
+        if self.in_degree is not None and state.q != 0:
+            variance = state.delta + (self.rule.A * self._f) ** 2 * s2 / self.in_degree
+        mean = self.rule.A * self._f * state.q
+        # Fields at the edges: rates at or below 0 and at or above r_max map to -inf and +inf.
+        clipped = np.clip(edges, 0.0, self.transfer.r_max)
+        inside = (clipped > 0) & (clipped < self.transfer.r_max)
+        fields = np.where(clipped <= 0, -np.inf, np.inf)
+        fields[inside] = phi_inverse(clipped[inside], self.transfer)
+        sd = np.sqrt(np.maximum(variance, 1e-300))[:, None]
+        below = stats.norm.cdf((fields[None, :] - mean[:, None]) / sd)
+        probability = self._w_xi @ np.diff(below, axis=1)
+        return probability / np.diff(edges)

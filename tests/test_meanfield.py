@@ -90,6 +90,29 @@ def test_rate_histogram_is_a_density(theory):
     assert np.sum(centres * density * np.diff(edges)) == pytest.approx(state.mean_rate, rel=0.02)
 
 
+def test_rate_histogram_matches_monte_carlo_in_every_bin(theory):
+    # The density must follow a sampled histogram bin by bin, with no quadrature dips: binning
+    # rates at the (xi, z) nodes left bins near 41 and 50 Hz some 1e-5 of their neighbours.
+    state = theory.retrieval(0.3)
+    edges = np.linspace(0, TRANSFER.r_max, 61)
+    density = theory.rate_histogram(state, edges)
+    rng = np.random.default_rng(11)
+    xi, z = rng.standard_normal(1_000_000), rng.standard_normal(1_000_000)
+    eta = phi(xi, TRANSFER)
+    rates = phi(RULE.A * post_factor(eta, RULE) * state.q + np.sqrt(state.delta) * z, TRANSFER)
+    counts, _ = np.histogram(rates, bins=edges)
+    expected = density * np.diff(edges) * rates.size
+    populated = expected > 100
+    assert populated.sum() > 40
+    assert np.all(np.abs(counts[populated] - expected[populated]) < 5 * np.sqrt(expected[populated]) + 0.01 * expected[populated])
+    assert np.all(density > 0)
+
+
+def test_rate_histogram_rejects_bad_edges(theory):
+    with pytest.raises(ValueError, match="edges must be an increasing"):
+        theory.rate_histogram(theory.retrieval(0.1), [0.0, 10.0, 5.0])
+
+
 def test_pattern_information_limits_and_monte_carlo(theory):
     threshold = depression_potentiation_threshold(theory.rule)
     coding = stats.norm.sf(phi_inverse(threshold, TRANSFER))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 import seaborn as sns
+from matplotlib import ticker
 
 from .transfer import TransferParams, count_distribution, phi, quantile_map, rate_density
 
@@ -19,18 +20,71 @@ COLORS = {
 }
 
 
+#: The book's text column is 684 px wide at 1280 px of screen; at ``savefig.dpi`` 100 a figure
+#: at most this wide (inches) is shown at its own size, so its fonts keep their sizes.
+BOOK_WIDTH = 6.8
+#: Font sizes (pt). At 100 dpi, shown unscaled, 8 pt is the smallest any text may be.
+FONT_SIZES = {"tick": 9.0, "label": 10.0, "title": 10.0, "legend": 8.5, "smallest": 8.0}
+
+
 def use_book_style() -> None:
-    """Seaborn's ``ticks`` style at a size that reads well in the rendered book."""
-    sns.set_theme(context="notebook", style="ticks", font_scale=0.9)
+    """Seaborn's ``ticks`` style, fonts at sizes that read at the figure's displayed size."""
+    sns.set_theme(context="notebook", style="ticks")
     plt.rcParams.update(
         {
             "figure.dpi": 100,
             "savefig.dpi": 100,
+            "figure.figsize": (BOOK_WIDTH, 3.4),
             "axes.spines.top": False,
             "axes.spines.right": False,
             "legend.frameon": False,
+            "xtick.labelsize": FONT_SIZES["tick"],
+            "ytick.labelsize": FONT_SIZES["tick"],
+            "axes.labelsize": FONT_SIZES["label"],
+            "axes.titlesize": FONT_SIZES["title"],
+            "legend.fontsize": FONT_SIZES["legend"],
+            "legend.title_fontsize": FONT_SIZES["legend"],
+            "font.size": FONT_SIZES["label"],
         }
     )
+
+
+def legend_below(ax, *, ncol: int = 2, handles=None, labels=None, **kw):
+    """A legend under the axes (below its x label), so that it hides no data."""
+    args = () if handles is None else (handles, labels)
+    return ax.legend(*args, loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=ncol, **kw)
+
+
+def legend_right(ax, **kw):
+    """A legend to the right of the axes, outside them, so that it hides no data."""
+    return ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0, **kw)
+
+
+def tidy_log_axes(fig) -> None:
+    """On every logarithmic axis of ``fig``: labels at 1, 2, 5 per decade in plain numbers and
+    none on the other minor ticks, so that labels never overlap (matplotlib's default labels
+    every minor tick of an axis spanning less than a decade, as ``3x10^-2 4x10^-2 ...``)."""
+    for ax in fig.axes:
+        for axis, scale in ((ax.xaxis, ax.get_xscale()), (ax.yaxis, ax.get_yscale())):
+            if scale != "log":
+                continue
+            low, high = sorted(abs(v) for v in (axis.get_view_interval()))
+            decades = np.log10(high / max(low, 1e-300))
+            subs = (1.0, 2.0, 5.0) if decades <= 2 else (1.0,)
+            axis.set_major_locator(ticker.LogLocator(base=10, subs=subs))
+            axis.set_major_formatter(ticker.FuncFormatter(_plain_number))
+            axis.set_minor_locator(ticker.LogLocator(base=10, subs=np.arange(2, 10) * 1.0))
+            axis.set_minor_formatter(ticker.NullFormatter())
+
+
+def _plain_number(value, _position=None) -> str:
+    if value == 0:
+        return "0"
+    exponent = int(np.floor(np.log10(abs(value)) + 1e-9))
+    if -3 <= exponent <= 4:
+        return f"{value:g}"
+    mantissa = value / 10.0**exponent
+    return f"$10^{{{exponent}}}$" if abs(mantissa - 1) < 1e-9 else f"${mantissa:g}\\times10^{{{exponent}}}$"
 
 
 def _axes(ax):

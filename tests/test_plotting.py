@@ -33,3 +33,40 @@ def test_weight_distribution_draws_histogram_and_theory_in_scaled_units():
     line = next(line for line in ax.lines if line.get_label() == "theory")
     assert np.allclose(line.get_xdata(), centres / 1e-3) and np.allclose(line.get_ydata(), 1e-3)
     plt.close(fig)
+
+
+def _label_boxes(fig, axis):
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    return [
+        label.get_window_extent(renderer)
+        for label in axis.get_ticklabels(minor=False) + axis.get_ticklabels(minor=True)
+        if label.get_visible() and label.get_text()
+    ]
+
+
+def test_log_axes_spanning_under_a_decade_get_labels_that_do_not_overlap():
+    plotting.use_book_style()
+    fig, ax = plt.subplots(figsize=(2.2, 2.0))
+    ax.plot([0.03, 0.4], [1, 2])
+    ax.set_xscale("log")
+    fig.canvas.draw()
+
+    def overlapping(axis):
+        boxes = sorted(_label_boxes(fig, axis), key=lambda box: box.x0)
+        return any(a.x1 > b.x0 for a, b in zip(boxes, boxes[1:], strict=False))
+
+    assert overlapping(ax.xaxis), "matplotlib's default labels minor ticks and they collide"
+    plotting.tidy_log_axes(fig)
+    assert not overlapping(ax.xaxis)
+    texts = [label.get_text() for label in ax.xaxis.get_ticklabels() if label.get_text()]
+    assert texts and all("\\times" not in text for text in texts), texts
+    plt.close(fig)
+
+
+def test_book_style_fonts_are_legible_at_the_column_width():
+    plotting.use_book_style()
+    sizes = [plt.rcParams[key] for key in ("xtick.labelsize", "ytick.labelsize", "legend.fontsize")]
+    assert min(sizes) >= plotting.FONT_SIZES["smallest"] >= 8
+    assert plt.rcParams["figure.figsize"][0] <= plotting.BOOK_WIDTH
+    assert plotting.BOOK_WIDTH * plt.rcParams["savefig.dpi"] <= 684

@@ -77,8 +77,7 @@ assert 1 + 1 == 3, "the science does not hold"
 def test_failing_cell_fails_the_build(tmp_path):
     # the real configuration, on a one-page book whose only cell fails
     shutil.copy(ROOT / "_config.yml", tmp_path / "_config.yml")
-    shutil.copytree(ROOT / "book" / "_ext", tmp_path / "book" / "_ext")
-    shutil.copy(ROOT / "book" / "references.bib", tmp_path / "book" / "references.bib")
+    shutil.copytree(ROOT / "book", tmp_path / "book", ignore=shutil.ignore_patterns("__pycache__"))
     (tmp_path / "_toc.yml").write_text("format: jb-book\nroot: broken\n")
     (tmp_path / "broken.md").write_text(BROKEN_CHAPTER)
     result = build_book(tmp_path)

@@ -6,11 +6,17 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: book test notebooks sync lint bench sweep clean browser-deps
+.PHONY: book book-stored test notebooks sync format lint bench sweep clean browser-deps
 
-book: $(STAMP)  ## execute every notebook afresh and build the HTML book into _build/html
+# Executes the notebooks whose code changed since the last build (all of them the first time; the
+# execution cache is _build/.jupyter_cache) and builds the HTML book. FRESH=1 executes every one.
+book: $(STAMP)  ## execute the notebooks (only those changed since the last build) and build _build/html
+	$(if $(FRESH),rm -rf _build/.jupyter_cache)
 	$(BIN)/jupyter-book build . --all -W -n --keep-going
 	@echo "The book is in _build/html/index.html"
+
+book-stored: $(STAMP)  ## build _build/html from the committed, nbval-checked outputs; nothing executes
+	$(BIN)/python -m tools.stored_book
 
 test: $(STAMP) browser-deps  ## every test: units, notebooks (nbval, papermill), book build, browser
 	$(BIN)/pytest --nbval-lax tests notebooks
@@ -21,8 +27,12 @@ notebooks: $(STAMP) sync  ## re-execute the committed .ipynb after editing a cha
 sync: $(STAMP)  ## bring each .ipynb's cells in line with its .md source (outputs kept)
 	$(BIN)/jupytext --sync notebooks/*.md
 
+# Notebook code is formatted to the book's column (76 characters; tests/test_notebook_sources.py).
+format: $(STAMP)  ## format the code cells of the .md sources with ruff, to the book's column
+	$(BIN)/jupytext --quiet --pipe "$(BIN)/ruff format --line-length 76 --stdin-filename cell.py -" notebooks/*.md
+
 lint: $(STAMP)
-	$(BIN)/ruff check helpers tests benchmarks book/_ext
+	$(BIN)/ruff check helpers tests benchmarks book/_ext tools
 
 bench: $(STAMP)  ## time the kernels against their baselines; one table, saved to benchmarks/results/latest.json
 	mkdir -p runs/benchmarks

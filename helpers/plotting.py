@@ -35,6 +35,8 @@ def use_book_style() -> None:
             "figure.dpi": 100,
             "savefig.dpi": 100,
             "figure.figsize": (BOOK_WIDTH, 3.4),
+            # tight layout at every draw: labels and legends outside the axes get room
+            "figure.autolayout": True,
             "axes.spines.top": False,
             "axes.spines.right": False,
             "legend.frameon": False,
@@ -49,10 +51,12 @@ def use_book_style() -> None:
     )
 
 
-def legend_below(ax, *, ncol: int = 2, handles=None, labels=None, **kw):
-    """A legend under the axes (below its x label), so that it hides no data."""
-    args = () if handles is None else (handles, labels)
-    return ax.legend(*args, loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=ncol, **kw)
+def legend_below(ax, *, ncol: int = 2, below: float = 0.22, centre: float = 0.5, **kw):
+    """A legend under the axes, ``below`` (a fraction of the axes' height) under its bottom edge
+    so that it clears the x label, centred at ``centre`` (axes fraction; above 1 to centre it
+    under a row of panels): it hides no data. With ``figure.autolayout`` (the book's style) the
+    figure makes room for it."""
+    return ax.legend(loc="upper center", bbox_to_anchor=(centre, -below), ncol=ncol, **kw)
 
 
 def legend_right(ax, **kw):

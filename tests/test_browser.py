@@ -1,5 +1,6 @@
-"""The built book in headless Chromium with no network: formulas typeset, figures shown, and no
-request leaving the machine."""
+"""The built book in headless Chromium with no network, as a reader meets it on a laptop screen
+(1280 x 900): no JavaScript error, no code block or display equation wider than its column (folded
+code opened first), every figure loaded, formulas typeset, and no request leaving the machine."""
 
 import functools
 import http.server
@@ -52,10 +53,21 @@ def browser():
         browser.close()
 
 
-def open_page(browser, url):
-    """Load ``url``; every request that is not to the local server is recorded and refused."""
+VIEWPORT = {"width": 1280, "height": 900}
+
+
+def open_page(browser, url, errors=None):
+    """Load ``url``; every request that is not to the local server is recorded and refused, and
+    every JavaScript error (uncaught, or logged with ``console.error``) goes into ``errors``."""
     outside = []
-    page = browser.new_page()
+    page = browser.new_page(viewport=VIEWPORT)
+    if errors is not None:
+        def console(message):
+            if message.type == "error":
+                errors.append(f"console: {message.text}")
+
+        page.on("pageerror", lambda error: errors.append(f"page error: {error}"))
+        page.on("console", console)
 
     def route(request_route):
         host = urlparse(request_route.request.url).hostname
@@ -123,3 +135,66 @@ def test_chapter_figures_are_displayed(browser, server, path):
     page.close()
     assert outside == []
     assert shown >= 3
+
+
+# Every folded cell opened, then every code block and display equation in the article measured
+# against the width it is given (1 px of rounding allowed).
+MEASURE = """() => {
+  document.querySelectorAll('article details').forEach(d => { d.open = true; });
+  const wide = [];
+  const blocks = document.querySelectorAll('article pre, article mjx-container[display="true"]');
+  for (const el of blocks) {
+    if (el.offsetParent === null) continue;
+    const box = el.tagName === 'PRE' ? el : el.parentElement;
+    if (el.scrollWidth > box.clientWidth + 1) {
+      wide.push(`${el.tagName} ${el.scrollWidth} > ${box.clientWidth}: ${(el.textContent || '').slice(0, 50)}`);
+    }
+  }
+  const images = Array.from(document.querySelectorAll('article img'));
+  const broken = images.filter(img => !(img.complete && img.naturalWidth > 0)).map(img => img.src);
+  return {wide, broken, images: images.length};
+}"""
+
+
+def reader_problems(browser, url):
+    """What a reader would meet on the page at ``url``: JavaScript errors, requests leaving the
+    machine, code or equations wider than the column, figures that did not load."""
+    errors = []
+    page, outside = open_page(browser, url, errors)
+    page.wait_for_timeout(300)  # late console errors (the theme's, MathJax's) arrive after load
+    measured = page.evaluate(MEASURE)
+    page.close()
+    return {"errors": errors, "outside": outside, "wide": measured["wide"], "broken": measured["broken"]}
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_page_reads_cleanly(browser, server, path):
+    assert reader_problems(browser, f"{server}/{path}") == {"errors": [], "outside": [], "wide": [], "broken": []}
+
+
+BROKEN_PAGE = """<!DOCTYPE html><html><head><title>broken</title></head><body>
+<article style="width: 400px">
+<pre>{line}</pre>
+<details><summary>folded</summary><pre>{line}</pre></details>
+<img src="no_such_figure.png">
+</article>
+<script>const twice = 1;</script><script>const twice = 2;</script>
+<script>console.error("Got invalid theme mode: . Resetting to auto.");</script>
+</body></html>"""
+
+
+def test_the_checks_catch_a_broken_page(browser, tmp_path):
+    # A page with what the book once had: a script declared twice, a console error, code wider
+    # than its column (also inside a folded cell), and a figure that does not load.
+    (tmp_path / "broken.html").write_text(BROKEN_PAGE.format(line="x = 1  # " + "a long comment " * 12))
+    handler = functools.partial(QuietHandler, directory=str(tmp_path))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        problems = reader_problems(browser, f"http://127.0.0.1:{httpd.server_address[1]}/broken.html")
+    finally:
+        httpd.shutdown()
+    assert any("'twice' has already been declared" in error for error in problems["errors"]), problems
+    assert any("invalid theme mode" in error for error in problems["errors"]), problems
+    assert len(problems["wide"]) == 2, problems
+    assert problems["broken"] and problems["broken"][0].endswith("no_such_figure.png"), problems

@@ -4,8 +4,10 @@ Fresh execution of the committed notebooks against their stored outputs is nbval
 (``pytest --nbval-lax notebooks``, part of ``make test``).
 """
 
+import base64
 import json
 import re
+import struct
 
 import jupytext
 import papermill
@@ -178,6 +180,8 @@ BAD = {
         ("dt", 0.01, r"dt must be in \[1e-4, 2e-3\] s, got 0.01"),
     ],
 }
+#: "(61.2 s)", "(157 s so far)", "all checks passed (49 s)": run times in stored outputs.
+TIMINGS = re.compile(r"\(\d+(\.\d+)? s( so far)?\)")
 MACHINE_PATHS = re.compile(r"(/[w]ork/|/[t]mp/|/[r]oot/|/[h]ome/\w+|site-packages)")  # classes: not a path itself
 
 
@@ -221,6 +225,10 @@ def test_conventions(stem):
     assert any(cell.cell_type == "markdown" and re.search(r"^## Checks$", cell.source, re.M) for cell in notebook.cells)
     assert any("nbval-check-output" in cell.metadata.get("tags", []) for cell in code)
     assert notebook.metadata["kernelspec"]["name"] == "python3"
+    if re.match(r"\d\d_", stem):  # a chapter ends with a Summary of what it showed
+        headings = [h for cell in notebook.cells if cell.cell_type == "markdown"
+                    for h in re.findall(r"^## (.+)$", cell.source, re.M)]
+        assert headings[-1] == "Summary", headings
 
 
 @pytest.mark.parametrize("stem", STEMS)
@@ -232,6 +240,23 @@ def test_stored_outputs_are_complete_and_clean(stem):
     assert not [o for o in outputs if o["output_type"] == "error"]
     assert sum("image/png" in o.get("data", {}) for o in outputs) >= 1, "figures stored"
     assert not MACHINE_PATHS.search(json.dumps(outputs)), "an output shows a path of this machine"
+    assert not TIMINGS.search(json.dumps(outputs)), "an output shows a wall-clock time (it differs run to run)"
+
+
+COLUMN_PX = 684  # the book's text column at 1280 px of screen: a wider figure is shrunk, with its fonts
+
+
+@pytest.mark.parametrize("stem", STEMS)
+def test_stored_figures_fit_the_column(stem):
+    notebook = json.loads((ROOT / "notebooks" / f"{stem}.ipynb").read_text())
+    widths = []
+    for cell in notebook["cells"]:
+        for output in cell.get("outputs", []):
+            png = output.get("data", {}).get("image/png")
+            if png:
+                header = base64.b64decode("".join(png) if isinstance(png, list) else png)[:24]
+                widths.append(struct.unpack(">I", header[16:20])[0])
+    assert widths and max(widths) <= COLUMN_PX, widths
 
 
 @pytest.mark.notebooks

@@ -3,7 +3,8 @@
 ``make book`` executes every chapter (minutes to tens of minutes); a reader who only wants to
 read, and the tests, build from the stored outputs instead, which nbval checks against a fresh
 run. The staging copy keeps the real configuration but for two changes: the paired ``.ipynb``
-replace the ``.md`` sources of ``notebooks/``, and they are not executed.
+replace the ``.md`` sources of ``notebooks/``, and they are not executed (the prose pages' few
+cells, such as the package versions, are).
 
     python -m tools.stored_book [--out _build/html]
 """
@@ -31,7 +32,8 @@ def stage_site(site: Path, root: Path = ROOT) -> Path:
         shutil.copy(notebook, site / "notebooks" / notebook.name)
     config = yaml.safe_load((site / "_config.yml").read_text())
     config["exclude_patterns"] = [p for p in config["exclude_patterns"] if p != "notebooks/*.ipynb"]
-    config["execute"]["execute_notebooks"] = "off"
+    # The chapters keep their stored outputs; the prose pages' small cells (package versions) run.
+    config["execute"]["exclude_patterns"] = ["notebooks/*"]
     (site / "_config.yml").write_text(yaml.safe_dump(config, sort_keys=False))
     return site
 

@@ -27,9 +27,10 @@ notebooks: $(STAMP) sync  ## re-execute the committed .ipynb after editing a cha
 sync: $(STAMP)  ## bring each .ipynb's cells in line with its .md source (outputs kept)
 	$(BIN)/jupytext --sync notebooks/*.md
 
-# Notebook code is formatted to the book's column (76 characters; tests/test_notebook_sources.py).
+# Notebook code is formatted to the book's column (74 characters; tests/test_notebook_sources.py),
+# piped as ipynb so that ruff keeps the semicolon that silences a cell's last value.
 format: $(STAMP)  ## format the code cells of the .md sources with ruff, to the book's column
-	$(BIN)/jupytext --quiet --pipe "$(BIN)/ruff format --line-length 76 --stdin-filename cell.py -" notebooks/*.md
+	$(BIN)/jupytext --quiet --pipe-fmt ipynb --pipe "$(BIN)/ruff format --line-length 74 --stdin-filename cell.ipynb -" notebooks/*.md
 
 lint: $(STAMP)
 	$(BIN)/ruff check helpers tests benchmarks book/_ext tools

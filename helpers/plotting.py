@@ -22,7 +22,7 @@ COLORS = {
 
 #: The book's text column is 684 px wide at 1280 px of screen; at ``savefig.dpi`` 100 a figure
 #: at most this wide (inches) is shown at its own size, so its fonts keep their sizes.
-BOOK_WIDTH = 6.8
+BOOK_WIDTH = 6.5
 #: Font sizes (pt). At 100 dpi, shown unscaled, 8 pt is the smallest any text may be.
 FONT_SIZES = {"tick": 9.0, "label": 10.0, "title": 10.0, "legend": 8.5, "smallest": 8.0}
 
@@ -35,8 +35,8 @@ def use_book_style() -> None:
             "figure.dpi": 100,
             "savefig.dpi": 100,
             "figure.figsize": (BOOK_WIDTH, 3.4),
-            # tight layout at every draw: labels and legends outside the axes get room
-            "figure.autolayout": True,
+            # constrained layout: labels, colour bars and the legend under the panels get room
+            "figure.constrained_layout.use": True,
             "axes.spines.top": False,
             "axes.spines.right": False,
             "legend.frameon": False,
@@ -51,24 +51,35 @@ def use_book_style() -> None:
     )
 
 
-def legend_below(ax, *, ncol: int = 2, below: float = 0.22, centre: float = 0.5, **kw):
-    """A legend under the axes, ``below`` (a fraction of the axes' height) under its bottom edge
-    so that it clears the x label, centred at ``centre`` (axes fraction; above 1 to centre it
-    under a row of panels): it hides no data. With ``figure.autolayout`` (the book's style) the
-    figure makes room for it."""
-    return ax.legend(loc="upper center", bbox_to_anchor=(centre, -below), ncol=ncol, **kw)
+def legend_below(ax, *, ncol: int | None = None, **kw):
+    """Put the labelled artists of ``ax`` into the figure's legend, under all its panels, so that
+    no legend hides data. Calls for several panels of one figure build one legend (a label
+    already there is not repeated). The book's style uses constrained layout, which makes room
+    for it below the x labels."""
+    fig = ax.figure
+    items = getattr(fig, "_book_legend_items", {})
+    for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
+        items.setdefault(label, handle)
+    fig._book_legend_items = items
+    previous = getattr(fig, "_book_legend", None)
+    if previous is not None:
+        previous.remove()
+    if ncol is None:  # as many columns as fit the column's width (about 6 px a character)
+        widest = max((len(label) for label in items), default=1)
+        ncol = max(1, min(len(items), int(BOOK_WIDTH * 100 - 40) // (45 + 6 * widest)))
+    fig._book_legend = fig.legend(
+        list(items.values()), list(items), loc="outside lower center", ncol=ncol, **kw
+    )
+    return fig._book_legend
 
 
-def legend_right(ax, **kw):
-    """A legend to the right of the axes, outside them, so that it hides no data."""
-    return ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0, **kw)
-
-
-def tidy_log_axes(fig) -> None:
-    """On every logarithmic axis of ``fig``: labels at 1, 2, 5 per decade in plain numbers and
-    none on the other minor ticks, so that labels never overlap (matplotlib's default labels
-    every minor tick of an axis spanning less than a decade, as ``3x10^-2 4x10^-2 ...``)."""
-    for ax in fig.axes:
+def tidy_log_axes(fig_or_ax) -> None:
+    """On every logarithmic axis of a figure (or of one ``Axes``): labels at 1, 2, 5 per decade
+    in plain numbers and none on the other minor ticks, so that labels never overlap
+    (matplotlib's default labels every minor tick of an axis spanning less than a decade, as
+    ``3x10^-2 4x10^-2 ...``)."""
+    axes = fig_or_ax.axes if hasattr(fig_or_ax, "get_axes") else [fig_or_ax]
+    for ax in axes:
         for axis, scale in ((ax.xaxis, ax.get_xscale()), (ax.yaxis, ax.get_yscale())):
             if scale != "log":
                 continue
@@ -161,6 +172,7 @@ def parameter_recovery(truth, estimate, *, intervals=None, covered=None, name=""
     if log:
         ax.set_xscale("log")
         ax.set_yscale("log")
+        tidy_log_axes(ax)
     ax.set_xlabel(f"true {name}")
     ax.set_ylabel(f"estimated {name}")
     return ax

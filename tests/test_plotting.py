@@ -70,3 +70,31 @@ def test_book_style_fonts_are_legible_at_the_column_width():
     assert min(sizes) >= plotting.FONT_SIZES["smallest"] >= 8
     assert plt.rcParams["figure.figsize"][0] <= plotting.BOOK_WIDTH
     assert plotting.BOOK_WIDTH * plt.rcParams["savefig.dpi"] <= 684
+
+
+def test_parameter_recovery_on_log_axes_labels_no_minor_ticks():
+    plotting.use_book_style()
+    fig, ax = plt.subplots()
+    truth = np.linspace(30, 90, 10)
+    plotting.parameter_recovery(truth, truth * 1.1, log=True, ax=ax)
+    fig.canvas.draw()
+    assert all(not label.get_text() for label in ax.xaxis.get_ticklabels(minor=True))
+    plt.close(fig)
+
+
+def test_legends_of_several_panels_make_one_legend_under_the_panels():
+    plotting.use_book_style()
+    fig, axes = plt.subplots(1, 2, figsize=(plotting.BOOK_WIDTH, 2.5))
+    for ax in axes:
+        ax.plot([0, 1], [0, 1], label="shared")
+    axes[1].plot([0, 1], [1, 0], label="only right")
+    plotting.legend_below(axes[0])
+    legend = plotting.legend_below(axes[1])
+    fig.canvas.draw()
+    assert fig.legends == [legend]
+    assert [text.get_text() for text in legend.get_texts()] == ["shared", "only right"]
+    renderer = fig.canvas.get_renderer()
+    box = legend.get_window_extent(renderer)
+    for ax in axes:  # below every panel, its tick labels and x label included
+        assert box.y1 <= ax.get_tightbbox(renderer).y0 + 1
+    plt.close(fig)

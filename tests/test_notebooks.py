@@ -182,6 +182,7 @@ BAD = {
 }
 #: "(61.2 s)", "(157 s so far)", "all checks passed (49 s)": run times in stored outputs.
 TIMINGS = re.compile(r"\(\d+(\.\d+)? s( so far)?\)")
+ADDRESSES = re.compile(r" at 0x[0-9a-f]+>")  # e.g. <matplotlib.legend.Legend at 0x7f39799f4a90>
 MACHINE_PATHS = re.compile(r"(/[w]ork/|/[t]mp/|/[r]oot/|/[h]ome/\w+|site-packages)")  # classes: not a path itself
 
 
@@ -241,6 +242,7 @@ def test_stored_outputs_are_complete_and_clean(stem):
     assert sum("image/png" in o.get("data", {}) for o in outputs) >= 1, "figures stored"
     assert not MACHINE_PATHS.search(json.dumps(outputs)), "an output shows a path of this machine"
     assert not TIMINGS.search(json.dumps(outputs)), "an output shows a wall-clock time (it differs run to run)"
+    assert not ADDRESSES.search(json.dumps(outputs)), "an output shows an object's address (end the line with ';')"
 
 
 COLUMN_PX = 684  # the book's text column at 1280 px of screen: a wider figure is shrunk, with its fonts

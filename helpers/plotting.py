@@ -20,8 +20,9 @@ COLORS = {
 }
 
 
-#: The book's text column is 684 px wide at 1280 px of screen; at ``savefig.dpi`` 100 a figure
-#: at most this wide (inches) is shown at its own size, so its fonts keep their sizes.
+#: Figure width (inches). The book's text column is 684 px wide at 1280 px of screen, and the
+#: notebook saves figures with a tight box padded by 0.1 in a side: at ``savefig.dpi`` 100 a
+#: figure this wide is saved at most about 670 px wide and shown at its own size, fonts included.
 BOOK_WIDTH = 6.5
 #: Font sizes (pt). At 100 dpi, shown unscaled, 8 pt is the smallest any text may be.
 FONT_SIZES = {"tick": 9.0, "label": 10.0, "title": 10.0, "legend": 8.5, "smallest": 8.0}

@@ -63,9 +63,9 @@ def python_in_markdown(source: str, first_cell: bool) -> list[str]:
         if re.match(r"^# \S", stripped) and not first_cell:
             found.append(line)
             continue
-        if _BLOCK.match(line):
+        if _BLOCK.match(line):  # a block opener parses once given a body
             try:
-                ast.parse(stripped + " pass" if not stripped.startswith(("def", "class")) else stripped + " pass")
+                ast.parse(stripped + " pass")
             except SyntaxError:
                 pass
             else:

@@ -24,8 +24,10 @@ test: $(STAMP) browser-deps  ## every test: units, notebooks (nbval, papermill),
 notebooks: $(STAMP) sync  ## re-execute the committed .ipynb after editing a chapter's .md
 	cd notebooks && for nb in *.ipynb; do ../$(BIN)/jupyter execute --inplace --timeout=3600 "$$nb" || exit 1; done
 
+# The .md is the source: its cells overwrite the .ipynb's, outputs kept. (jupytext --sync would take
+# the newer file's cells, and an .ipynb just executed in place is newer than an edited .md.)
 sync: $(STAMP)  ## bring each .ipynb's cells in line with its .md source (outputs kept)
-	$(BIN)/jupytext --sync notebooks/*.md
+	$(BIN)/jupytext --quiet --to ipynb --update notebooks/*.md
 
 # Notebook code is formatted to the book's column (74 characters; tests/test_notebook_sources.py),
 # piped as ipynb so that ruff keeps the semicolon that silences a cell's last value.

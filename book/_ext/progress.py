@@ -14,7 +14,7 @@ logger = logging.getLogger(__name__)
 
 
 def _before_reading(app, env, docnames):
-    app.env._progress = {"total": len(docnames), "done": 0, "started": {}, "build_start": time.monotonic()}
+    app.env._progress = {"total": len(docnames), "done": 0, "started": {}}
 
 
 def _source_read(app, docname, source):

@@ -125,11 +125,16 @@ class MeanField:
 
     # --- expectations over (xi, z) ------------------------------------------------------------
 
+    def _field_variance(self, q: float, delta: float, s2: float) -> np.ndarray:
+        """Variance of the field at each ``xi`` node: ``Delta``, plus at finite K the self-noise
+        ``(A f)^2 s2 / K``, where ``s2`` is ``E[g^2 r^2]``."""
+        if self.in_degree is not None and q != 0:
+            return delta + (self.rule.A * self._f) ** 2 * s2 / self.in_degree
+        return np.full(self._f.shape, delta)
+
     def _rates(self, q: float, delta: float, s2: float = 0.0) -> np.ndarray:
         """Rates on the (xi, z) grid; ``s2`` is ``E[g^2 r^2]`` of the finite-size correction."""
-        variance = delta
-        if self.in_degree is not None and q != 0:
-            variance = delta + (self.rule.A * self._f[:, None]) ** 2 * s2 / self.in_degree
+        variance = self._field_variance(q, delta, s2)[:, None]
         h = self.rule.A * self._f[:, None] * q + np.sqrt(variance) * self._z[None, :]
         return phi(h, self.transfer)
 
@@ -386,10 +391,7 @@ class MeanField:
         edges = np.asarray(edges, dtype=float)
         if edges.ndim != 1 or edges.size < 2 or np.any(np.diff(edges) <= 0):
             raise ValueError("edges must be an increasing 1-d array of at least 2 bin edges")
-        s2 = self._self_noise(state.q, state.delta)
-        variance = np.full(self._f.shape, state.delta)
-        if self.in_degree is not None and state.q != 0:
-            variance = state.delta + (self.rule.A * self._f) ** 2 * s2 / self.in_degree
+        variance = self._field_variance(state.q, state.delta, self._self_noise(state.q, state.delta))
         mean = self.rule.A * self._f * state.q
         # Fields at the edges: rates at or below 0 and at or above r_max map to -inf and +inf.
         clipped = np.clip(edges, 0.0, self.transfer.r_max)

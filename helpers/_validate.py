@@ -1,28 +1,32 @@
-"""Argument checks whose messages name the argument and what is allowed."""
+"""Argument checks for the package's functions, with the kinds of ``helpers.parameters``.
+
+The notebooks declare their parameters with the same kinds, so an argument and a parameter that
+are not allowed read alike: "decay must be a number in [0, 0.999], got 1.5".
+"""
 
 from __future__ import annotations
 
 import math
-from numbers import Integral, Real
+
+from .parameters import Integer, Kind, Number
 
 
-def _is_real(value) -> bool:
-    return isinstance(value, Real) and not isinstance(value, bool) and math.isfinite(value)
+def _checked(name: str, value, kind: Kind):
+    detail = kind.problem(value)
+    if detail is not None:
+        raise ValueError(f"{name} must be {kind.describe()}, got {value!r}" + (f" ({detail})" if detail else ""))
+    return value
 
 
 def positive(name: str, value) -> float:
-    if not (_is_real(value) and value > 0):
-        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
-    return float(value)
+    return float(_checked(name, value, Number(above=0)))
 
 
 def in_range(name: str, value, low: float, high: float) -> float:
-    if not (_is_real(value) and low <= value <= high):
-        raise ValueError(f"{name} must be in [{low}, {high}], got {value!r}")
-    return float(value)
+    """A finite number in [low, high]; an infinite bound is no bound."""
+    bounds = {"at_least": low if math.isfinite(low) else None, "at_most": high if math.isfinite(high) else None}
+    return float(_checked(name, value, Number(**bounds)))
 
 
 def integer_at_least(name: str, value, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, Integral) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
+    return int(_checked(name, value, Integer(at_least=minimum)))

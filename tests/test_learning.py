@@ -43,9 +43,9 @@ def test_bound_clips_every_weight(small):
 
 
 def test_settings_are_checked():
-    with pytest.raises(ValueError, match=r"decay must be in \[0.0, 0.999\]"):
+    with pytest.raises(ValueError, match=r"decay must be a number in \[0, 0.999\]"):
         learning.OnlineSettings(decay=1.0)
-    with pytest.raises(ValueError, match=r"recurrent_gain must be in \[0.0, 1.0\]"):
+    with pytest.raises(ValueError, match=r"recurrent_gain must be a number in \[0, 1\]"):
         learning.OnlineSettings(recurrent_gain=-0.1)
     with pytest.raises(ValueError, match="bound must be a finite number > 0"):
         learning.OnlineSettings(bound=0.0)

@@ -52,7 +52,7 @@ def test_branch_and_capacity(theory):
     assert np.all(np.diff([s.alpha for s in curve]) > 0)
     middle = curve[5]
     assert theory.retrieval(middle.alpha).m == pytest.approx(middle.m, abs=1e-6)
-    with pytest.raises(ValueError, match="alpha must be in"):
+    with pytest.raises(ValueError, match="alpha must be a number in"):
         theory.retrieval(-0.1)
 
 

@@ -50,7 +50,7 @@ def test_connectivity_is_reproducible_and_checks_arguments():
     a = network.random_connectivity(500, 0.1, 3)
     b = network.random_connectivity(500, 0.1, 3)
     assert np.array_equal(a.indices, b.indices) and np.array_equal(a.indptr, b.indptr)
-    with pytest.raises(ValueError, match=r"c must be in"):
+    with pytest.raises(ValueError, match=r"c must be a number in"):
         network.random_connectivity(10, 1.5)
     with pytest.raises(ValueError, match=r"c must be in \(0, 1\]"):
         network.random_connectivity(10, 0.0)
@@ -108,7 +108,7 @@ def test_correlated_patterns_have_the_requested_correlation(structure):
 def test_pattern_structure_is_checked():
     with pytest.raises(ValueError, match="structure must be"):
         network.pattern_loadings(5, "clustered", 2)
-    with pytest.raises(ValueError, match=r"rho must be in \[0.0, 0.999\]"):
+    with pytest.raises(ValueError, match=r"rho must be a number in \[0, 0.999\]"):
         network.draw_patterns(10, 5, 0, rho=1.0)
 
 
@@ -189,7 +189,7 @@ def test_euler_step_matches_scipy_and_recording_works():
     assert times.tolist() == pytest.approx([0, 0.002, 0.004, 0.006, 0.008, 0.01])
     assert records.shape == (6, 5)
     np.testing.assert_allclose(records[-1], network.overlaps(final, factors.pre))
-    with pytest.raises(ValueError, match="gain must be in"):
+    with pytest.raises(ValueError, match="gain must be a number in"):
         network.run_rates(weights, TRANSFER, start, 0.01, gain=2.0)
     with pytest.raises(ValueError, match="rates must have shape"):
         network.run_rates(weights, TRANSFER, start[:-1], 0.01)

@@ -21,7 +21,7 @@ def test_distorted_inputs_have_the_asked_correlation():
         assert np.corrcoef(inputs[k], cues[k])[0, 1] == pytest.approx(0.6, abs=0.01)
     assert np.std(cues) == pytest.approx(1.0, abs=0.01)
     assert np.array_equal(retrieval.distorted_inputs(inputs, 1.0, 1), inputs)
-    with pytest.raises(ValueError, match="correlation must be in"):
+    with pytest.raises(ValueError, match="correlation must be a number in"):
         retrieval.distorted_inputs(inputs, 1.5)
 
 
@@ -69,7 +69,7 @@ def test_delayed_match_to_sample_records_all_three_periods():
     assert np.std(trials.rates[0]) < 0.01 * np.std(phi(patterns[0], TRANSFER))
     with pytest.raises(ValueError, match="stimuli must have shape"):
         retrieval.delayed_match_to_sample(weights, TRANSFER, patterns[:, :10], np.full(300, 5.0), pre, protocol)
-    with pytest.raises(ValueError, match="delay must be in"):
+    with pytest.raises(ValueError, match="delay must be a number in"):
         retrieval.Protocol(delay=-1)
 
 
@@ -115,7 +115,7 @@ def test_noisy_inputs_and_spike_counts_have_the_asked_statistics():
     noisy = retrieval.noisy_inputs(stimuli, 0.5, rng)
     assert np.std(noisy - stimuli) == pytest.approx(0.5, rel=0.02)
     assert not np.allclose(noisy[0], noisy[1])  # each trial has its own noise
-    with pytest.raises(ValueError, match="input_noise must be in"):
+    with pytest.raises(ValueError, match="input_noise must be a number in"):
         retrieval.noisy_inputs(stimuli, -1.0)
     counts = retrieval.spike_counts(np.full(50_000, 20.0), 0.1, rng)  # Poisson: mean = variance = 2
     assert counts.mean() == pytest.approx(2.0, rel=0.02) and counts.var() == pytest.approx(2.0, rel=0.04)

@@ -34,7 +34,7 @@ def test_g_defaults_to_the_shape_of_f():
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"q_f": 1.5}, r"q_f must be in \[0.0, 1.0\]"),
+        ({"q_f": 1.5}, r"q_f must be a number in \[0, 1\]"),
         ({"A": 0}, "A must be a finite number > 0"),
         ({"beta_f": -1}, "beta_f must be"),
     ],

@@ -34,9 +34,12 @@ accounts for (see :func:`simulate_recordings`).
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import json
+import math
 from dataclasses import dataclass, field
+from numbers import Integral, Real
 from pathlib import Path
 
 import numpy as np
@@ -70,26 +73,100 @@ def _shown(value) -> str:
     return repr(value.item() if isinstance(value, np.generic) else value)
 
 
-def _refuse_first(bad: np.ndarray, table: pd.DataFrame, column: str, requirement: str) -> None:
-    """Raise for the first row flagged in ``bad``, naming the column, the row and its value."""
-    if bad.any():
-        row = int(np.flatnonzero(bad)[0])
-        raise RecordingsError(f"column '{column}' must {requirement}; row {row} has {_shown(table[column].iloc[row])}")
+#: The largest count or trial number kept exactly (a float above it would round).
+_LARGEST_INTEGER = 2**53
+
+
+def _integers(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """The integer value of each cell and which cells are not integers (as written or as stored).
+
+    Written text counts when it is an integer (``12``, ``+3``, ``12.0``); numbers count when they
+    are integral; booleans never do (``True`` is not a count); and no value beyond 2**53, where a
+    number can no longer be held exactly.
+    """
+    if pd.api.types.is_bool_dtype(values):
+        return np.zeros(len(values), dtype=np.int64), np.ones(len(values), dtype=bool)
+    if pd.api.types.is_integer_dtype(values):
+        parsed = values.to_numpy(dtype=np.int64)
+        return parsed, np.abs(parsed) > _LARGEST_INTEGER
+    if pd.api.types.is_float_dtype(values):
+        numbers = values.to_numpy(dtype=float)
+        with np.errstate(invalid="ignore"):
+            bad = ~np.isfinite(numbers) | (numbers != np.round(numbers)) | (np.abs(numbers) > _LARGEST_INTEGER)
+        return np.where(bad, 0, numbers).astype(np.int64), bad
+    parsed = np.zeros(len(values), dtype=np.int64)
+    bad = np.zeros(len(values), dtype=bool)
+    cells = values.to_numpy(dtype=object)
+    # the common case, text of at most 15 digits, at numpy's speed; the rest one by one
+    plain = values.map(lambda v: isinstance(v, str)).to_numpy(dtype=bool)
+    short = np.zeros(len(values), dtype=bool)
+    if plain.any():
+        short[plain] = values[plain].str.fullmatch(r"\s*\+?\d{1,15}\s*").to_numpy(dtype=bool)
+        parsed[short] = values[short].astype(np.int64).to_numpy()
+    for index in np.flatnonzero(~short):
+        value = cells[index]
+        if isinstance(value, bool | np.bool_):
+            bad[index] = True
+            continue
+        if isinstance(value, str):
+            text = value.strip()
+            try:
+                value = int(text)
+            except ValueError:
+                try:
+                    value = float(text)
+                except ValueError:
+                    bad[index] = True
+                    continue
+        if isinstance(value, Integral):
+            ok = abs(int(value)) <= _LARGEST_INTEGER
+        elif isinstance(value, Real):
+            ok = math.isfinite(value) and value == round(value) and abs(value) <= _LARGEST_INTEGER
+        else:
+            ok = False
+        if ok:
+            parsed[index] = int(value)
+        else:
+            bad[index] = True
+    return parsed, bad
+
+
+def _numbers(values: pd.Series) -> np.ndarray:
+    """Each cell as a float; NaN where it is not a number (booleans are not numbers)."""
+    if pd.api.types.is_bool_dtype(values):
+        return np.full(len(values), np.nan)
+    if pd.api.types.is_numeric_dtype(values):
+        return values.to_numpy(dtype=float)
+    out = np.full(len(values), np.nan)
+    for index, value in enumerate(values.to_numpy(dtype=object)):
+        if isinstance(value, bool | np.bool_):
+            continue
+        try:
+            out[index] = float(value.strip() if isinstance(value, str) else value)
+        except (TypeError, ValueError):
+            pass
+    return out
 
 
 # --- the format ------------------------------------------------------------------------------
 
 
 def validate_recordings(
-    table: pd.DataFrame, min_stimuli: int = 20, conditions: tuple[str, ...] = ("novel",)
+    table: pd.DataFrame, min_stimuli: int = 20, conditions: tuple[str, ...] = ("novel",), lines=None
 ) -> pd.DataFrame:
     """Check a recordings table and return it with canonical dtypes.
 
-    Raises :class:`RecordingsError` naming the column, and the first offending row (0-based,
-    counting data rows), for: a missing column, a missing value, a condition other than
-    ``novel``/``familiar``, a negative or non-integer ``spike_count``, a ``window`` that is not a
-    positive number, a repeated (neuron, stimulus, condition, trial), or a neuron with fewer than
-    ``min_stimuli`` stimuli in one of the required ``conditions``.
+    Raises :class:`RecordingsError` naming the column, and the first offending row, for: a
+    missing column, a missing value, a condition other than ``novel``/``familiar``, a
+    ``spike_count`` that is not a non-negative integer (booleans and counts beyond 2**53
+    included), a ``window`` that is not a positive number, a ``trial`` that is not an integer, a
+    repeated (neuron, stimulus, condition, trial), or a neuron with fewer than ``min_stimuli``
+    stimuli in one of the required ``conditions``.
+
+    Rows are named ``row k`` (0-based, counting data rows), or ``line n`` when ``lines`` gives the
+    file's line number of each row (as :func:`load_recordings` does). Identifiers are kept as
+    they are: a neuron or stimulus becomes text, but text read from a file (``001``, ``1.10``,
+    ``NA``) is not reinterpreted.
     """
     _validate.integer_at_least("min_stimuli", min_stimuli, 3)
     unknown = [c for c in conditions if c not in CONDITIONS]
@@ -103,36 +180,45 @@ def validate_recordings(
     table = table.loc[:, list(COLUMNS)].reset_index(drop=True)
     if len(table) == 0:
         raise RecordingsError("recordings table has no rows")
+
+    def where(row: int) -> str:
+        return f"line {lines[row]}" if lines is not None else f"row {row}"
+
+    def refuse_first(bad: np.ndarray, column: str, requirement: str) -> None:
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            raise RecordingsError(
+                f"column '{column}' must {requirement}; {where(row)} has {_shown(table[column].iloc[row])}")
+
     for column in COLUMNS:
-        empty = table[column].isna().to_numpy()
+        empty = (table[column].isna() | table[column].map(lambda v: isinstance(v, str) and not v.strip())).to_numpy()
         if empty.any():
-            row = int(np.flatnonzero(empty)[0])
-            raise RecordingsError(f"column '{column}' has a missing value in row {row}")
+            raise RecordingsError(f"column '{column}' has a missing value in {where(int(np.flatnonzero(empty)[0]))}")
 
     condition = table["condition"].astype(str).str.strip().str.lower()
-    _refuse_first(~condition.isin(CONDITIONS).to_numpy(), table, "condition", f"be one of {list(CONDITIONS)}")
-    counts = pd.to_numeric(table["spike_count"], errors="coerce").to_numpy(dtype=float)
-    bad = ~np.isfinite(counts) | (counts < 0) | (counts != np.round(counts))
-    _refuse_first(bad, table, "spike_count", "hold non-negative integers")
-    window = pd.to_numeric(table["window"], errors="coerce").to_numpy(dtype=float)
-    _refuse_first(~np.isfinite(window) | (window <= 0), table, "window", "be a positive number of seconds")
-    trial = pd.to_numeric(table["trial"], errors="coerce").to_numpy(dtype=float)
-    _refuse_first(~np.isfinite(trial) | (trial != np.round(trial)), table, "trial", "hold integers")
+    refuse_first(~condition.isin(CONDITIONS).to_numpy(), "condition", f"be one of {list(CONDITIONS)}")
+    counts, bad = _integers(table["spike_count"])
+    refuse_first(bad | (counts < 0), "spike_count", "hold non-negative integers (at most 2**53)")
+    window = _numbers(table["window"])
+    refuse_first(~np.isfinite(window) | (window <= 0), "window", "be a positive number of seconds")
+    trial, bad = _integers(table["trial"])
+    refuse_first(bad, "trial", "hold integers")
 
     clean = pd.DataFrame(
         {
             "neuron": table["neuron"].astype(str),
             "stimulus": table["stimulus"].astype(str),
             "condition": pd.Categorical(condition, categories=CONDITIONS),
-            "trial": trial.astype(np.int64),
-            "spike_count": counts.astype(np.int64),
+            "trial": trial,
+            "spike_count": counts,
             "window": window,
         }
     )
     duplicated = clean.duplicated(subset=["neuron", "stimulus", "condition", "trial"]).to_numpy()
     if duplicated.any():
-        row = int(np.flatnonzero(duplicated)[0])
-        raise RecordingsError(f"row {row} repeats (neuron, stimulus, condition, trial) of an earlier row")
+        raise RecordingsError(
+            f"{where(int(np.flatnonzero(duplicated)[0]))} repeats (neuron, stimulus, condition, trial) of an earlier "
+            "row")
 
     neurons = clean["neuron"].unique()
     for condition in conditions:
@@ -156,20 +242,57 @@ def write_recordings(table: pd.DataFrame, path) -> Path:
     return path
 
 
+def _read_rows(path: Path) -> tuple[pd.DataFrame, list[int]]:
+    """The CSV's rows as text, exactly as written, with the file line on which each row ends.
+
+    Every field stays a string (``001``, ``1.10`` and ``NA`` are kept as written); a blank line or a
+    row whose number of fields differs from the header's (often a trailing comma) is refused,
+    naming its line as a text editor numbers it.
+    """
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as file:
+            reader = csv.reader(file)
+            header = next(reader, None)
+            if header is None:
+                raise RecordingsError("the file is empty; the first line must name the columns "
+                                      f"{', '.join(COLUMNS)}")
+            names = [name.strip() for name in header]
+            if "" in names:
+                raise RecordingsError(
+                    f"line 1 (the header) has an empty column name in field {names.index('') + 1}"
+                    + (" (a trailing comma?)" if names[-1] == "" else ""))
+            rows, lines = [], []
+            for row in reader:
+                if not row or all(not field.strip() for field in row) and len(row) <= 1:
+                    raise RecordingsError(f"line {reader.line_num} is blank; remove it")
+                if len(row) != len(names):
+                    extra = len(row) > len(names) and not row[-1]
+                    trailing = " (a trailing comma adds an empty field)" if extra else ""
+                    raise RecordingsError(
+                        f"line {reader.line_num} has {len(row)} fields, the header {len(names)}{trailing}")
+                rows.append(row)
+                lines.append(reader.line_num)
+    except UnicodeDecodeError as error:
+        raise RecordingsError(f"not a UTF-8 text file ({error.reason} at byte {error.start})") from None
+    except csv.Error as error:
+        raise RecordingsError(f"not a readable CSV table ({error})") from None
+    return pd.DataFrame(rows, columns=names, dtype=object), lines
+
+
 def load_recordings(path, min_stimuli: int = 20, conditions: tuple[str, ...] = ("novel",)) -> pd.DataFrame:
     """Read a recordings CSV and validate it (see :func:`validate_recordings`).
 
-    Errors name the file; a row ``k`` in a message is line ``k + 2`` of the file.
+    Errors name the file and the line, numbered as a text editor numbers them (the header is
+    line 1). Every field is read as written: identifiers are not turned into numbers.
     """
     path = Path(path)
+    if path.is_dir():
+        raise RecordingsError(f"{path.name} is a folder; recordings are one CSV file")
     if not path.is_file():
         raise RecordingsError(f"recordings file not found: {path.name}")
     try:
-        table = pd.read_csv(path)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
-        raise RecordingsError(f"{path.name}: not a readable CSV table ({error})") from None
-    try:
-        return validate_recordings(table, min_stimuli=min_stimuli, conditions=conditions)
+        table, lines = _read_rows(path)
+        return validate_recordings(table, min_stimuli=min_stimuli, conditions=conditions, lines=lines)
     except RecordingsError as error:
         raise RecordingsError(f"{path.name}: {error}") from None
 

@@ -74,8 +74,66 @@ def test_loader_round_trip_and_file_errors(tmp_path, surrogate):
         data.load_recordings(bad)
     empty = tmp_path / "empty.csv"
     empty.write_text("")
-    with pytest.raises(data.RecordingsError, match="empty.csv: not a readable CSV"):
+    with pytest.raises(data.RecordingsError, match="empty.csv: the file is empty; the first line must name"):
         data.load_recordings(empty)
+    with pytest.raises(data.RecordingsError, match="a_folder is a folder; recordings are one CSV file"):
+        data.load_recordings((tmp_path / "a_folder").mkdir() or tmp_path / "a_folder")
+
+
+HEADER = "neuron,stimulus,condition,trial,spike_count,window\n"
+
+
+def recordings_file(tmp_path, rows: str, header: str = HEADER):
+    """A recordings file of three stimuli with one trial each (min_stimuli 3), edited by the caller."""
+    path = tmp_path / "rec.csv"
+    path.write_text(header + rows)
+    return path
+
+
+GOOD_ROWS = "001,1.1,novel,1,4,0.5\n001,1.10,novel,1,5,0.5\nNA,1.1,novel,1,6,0.5\nNA,s2,novel,1,0,0.5\n" \
+    "001,s3,novel,1,2,0.5\nNA,s3,novel,1,1,0.5\n"
+
+
+def test_the_loader_keeps_identifiers_as_written(tmp_path):
+    loaded = data.load_recordings(recordings_file(tmp_path, GOOD_ROWS), min_stimuli=3)
+    assert list(loaded["neuron"].unique()) == ["001", "NA"], "001 is not 1, and NA is a name, not a missing value"
+    assert sorted(loaded[loaded["neuron"] == "001"]["stimulus"]) == ["1.1", "1.10", "s3"], "1.1 and 1.10 differ"
+    assert list(loaded["spike_count"]) == [4, 5, 6, 0, 2, 1]
+
+
+@pytest.mark.parametrize(
+    ("rows", "message"),
+    [
+        # a line of the file as an editor numbers it: the header is line 1, so the first row is line 2
+        (GOOD_ROWS.replace(",4,", ",True,"), r"'spike_count' must hold non-negative integers .*; line 2 has 'True'"),
+        (GOOD_ROWS.replace(",5,", ",99999999999999999999,"), "line 3 has '99999999999999999999'"),
+        (GOOD_ROWS.replace(",6,", ",2.5,"), "line 4 has '2.5'"),
+        (GOOD_ROWS.replace("NA,s2,novel,1", "NA,s2,novel,False"), "'trial' must hold integers; line 5 has 'False'"),
+        (GOOD_ROWS.replace(",0.5\n", ",0.5,\n", 1), r"line 2 has 7 fields, the header 6 \(a trailing comma"),
+        (GOOD_ROWS.replace("\nNA,s2", "\n\nNA,s2"), "line 5 is blank; remove it"),
+        (GOOD_ROWS + "\n", "line 8 is blank"),
+        (GOOD_ROWS.replace("NA,s3,novel", "NA,s3,"), "'condition' has a missing value in line 7"),
+        (GOOD_ROWS.replace("NA,s3,novel,1,1,0.5", "NA,s3,novel,1,1,nan"), "'window' must be a positive .*line 7"),
+        (GOOD_ROWS + "NA,s3,novel,1,1,0.5\n", r"line 8 repeats \(neuron, stimulus, condition, trial\)"),
+    ],
+)
+def test_the_loader_refuses_what_it_would_change_naming_the_line(tmp_path, rows, message):
+    with pytest.raises(data.RecordingsError, match=message):
+        data.load_recordings(recordings_file(tmp_path, rows), min_stimuli=3)
+
+
+def test_the_loader_refuses_a_header_with_a_trailing_comma(tmp_path):
+    with pytest.raises(data.RecordingsError, match=r"line 1 \(the header\) has an empty column name in field 7"):
+        data.load_recordings(recordings_file(tmp_path, GOOD_ROWS, header=HEADER.replace("\n", ",\n")), min_stimuli=3)
+
+
+def test_booleans_and_huge_counts_are_refused_in_a_table_too():
+    table = small_table()
+    with pytest.raises(data.RecordingsError, match="'spike_count'.*row 0 has True"):
+        data.validate_recordings(table.assign(spike_count=True), min_stimuli=5)
+    with pytest.raises(data.RecordingsError, match="'spike_count'.*row 2 has 1e"):
+        data.validate_recordings(table.assign(spike_count=table["spike_count"].astype(float).where(
+            table.index != 2, 1e19)), min_stimuli=5)
 
 
 def test_surrogate_is_written_with_its_ground_truth(tmp_path, surrogate):

@@ -29,11 +29,9 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from pathlib import Path
 
 import highspy
 import numpy as np
-import pandas as pd
 import quadprog
 from scipy import integrate, optimize, stats
 
@@ -621,19 +619,13 @@ def _sample_key(settings, generator) -> str:
 
 
 def _read_log(path) -> dict:
-    if path is None or not Path(path).is_file():
-        return {}
-    table = pd.read_csv(path, dtype={"key": str})
-    if list(table.columns) != ["key", "critical_load"]:
-        raise ValueError(f"checkpoint {Path(path).name} is not a critical-load log (columns key, critical_load)")
-    return dict(zip(table["key"], table["critical_load"], strict=True))
+    table = _checkpoint.read_log(path, ["key", "critical_load"], dtype={"key": str})
+    return {} if table is None else dict(zip(table["key"], table["critical_load"], strict=True))
 
 
 def _append_to_log(path, key: str, load: float) -> None:
     """Add one sample's row to the log (written with its header when the file is new)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    pd.DataFrame({"key": [key], "critical_load": [load]}).to_csv(path, mode="a", header=not path.is_file(), index=False)
+    _checkpoint.append_to_log(path, {"key": key, "critical_load": load})
 
 
 @dataclass(frozen=True)

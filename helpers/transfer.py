@@ -31,7 +31,7 @@ import pandas as pd
 from numba import njit
 from scipy import optimize, special, stats
 
-from . import _validate
+from . import _checkpoint, _validate
 from .rng import RandomLike, as_generator
 
 #: Search box of the fits. Rates above 2 kHz or slopes beyond [0.01, 50] per input SD are not
@@ -78,6 +78,10 @@ class TransferParams:
 PUBLISHED_MEDIANS = TransferParams(r_max=76.2, beta=0.82, h0=2.46)
 
 PARAMETER_NAMES = ("r_max", "beta", "h0")
+#: Columns of a fit's row (``fit_population``'s table and its checkpoint), in order.
+FIT_COLUMNS = ["neuron", "fit_key"] + [
+    f"{name}{suffix}" for name in PARAMETER_NAMES for suffix in ("", "_naive", "_lo", "_hi", "_boot_lo", "_boot_hi")
+]
 
 
 def phi(h, params: TransferParams):
@@ -519,10 +523,8 @@ def fit_population(novel_totals, n_boot: int = 200, level: float = 0.95, rng: Ra
     groups = dict(tuple(novel_totals.groupby("neuron", sort=True)))
     neurons = sorted(groups)
     generators = dict(zip(neurons, as_generator(rng).spawn(len(neurons)), strict=True))
-    done = pd.DataFrame()
-    if checkpoint is not None and Path(checkpoint).is_file():
-        done = pd.read_csv(checkpoint, dtype={"neuron": str, "fit_key": str})
-        done = done[done["neuron"].isin(neurons)]
+    done = _checkpoint.read_log(checkpoint, FIT_COLUMNS, dtype={"neuron": str, "fit_key": str})
+    done = pd.DataFrame() if done is None else done[done["neuron"].isin(neurons)]
     saved_keys = dict(zip(done["neuron"], done["fit_key"], strict=True)) if len(done) else {}
     rows = []
     for neuron in neurons:
@@ -547,9 +549,7 @@ def fit_population(novel_totals, n_boot: int = 200, level: float = 0.95, rng: Ra
             row[f"{name}_boot_lo"], row[f"{name}_boot_hi"] = boot[k]
         rows.append(row)
         if checkpoint is not None:
-            path = Path(checkpoint)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            pd.DataFrame([row]).to_csv(path, mode="a", header=not path.is_file(), index=False)
+            _checkpoint.append_to_log(checkpoint, row)
     parts = [part for part in (done, pd.DataFrame(rows)) if len(part)]
     results = pd.concat(parts, ignore_index=True)
     return results.sort_values("neuron").reset_index(drop=True)

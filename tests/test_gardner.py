@@ -264,6 +264,20 @@ def test_critical_loads_resume_from_their_checkpoint(tmp_path):
     assert len(log.read_text().splitlines()) == 1 + 8
 
 
+@pytest.mark.parametrize("cut", [5, 17])  # inside the critical load's digits; inside the key
+def test_a_critical_load_log_with_a_torn_last_line_resumes_exactly(tmp_path, cut):
+    log = tmp_path / "loads.csv"
+    full = gardner.critical_loads(30, 4, np.random.default_rng(12))
+    gardner.critical_loads(30, 3, np.random.default_rng(12), checkpoint=log)
+    log.write_bytes(log.read_bytes()[:-cut])  # the machine stopped while the third row was written
+    with pytest.warns(UserWarning, match=r"loads.csv: its last line \(4\) was cut short; it is dropped"):
+        resumed = gardner.critical_loads(30, 4, np.random.default_rng(12), checkpoint=log)
+    assert np.array_equal(resumed, full), "no sample read back shortened or as NaN"
+    lines = log.read_text().splitlines()
+    assert len(lines) == 1 + 4 and all(len(line.split(",")) == 2 for line in lines), "nothing appended onto it"
+    assert np.array_equal(gardner.critical_loads(30, 4, np.random.default_rng(12), checkpoint=log), full)
+
+
 def test_perceptron_network_resumes_from_its_checkpoint(tmp_path):
     rng = np.random.default_rng(13)
     patterns = (rng.random((5, 30)) < 0.3).astype(float)

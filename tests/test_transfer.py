@@ -218,6 +218,19 @@ def test_fit_population_resumes_from_its_checkpoint(tmp_path):
     pd.testing.assert_frame_equal(resumed, uninterrupted, check_exact=False, rtol=1e-12)
 
 
+def test_a_fit_checkpoint_with_a_torn_last_line_is_not_read_back_or_appended_onto(tmp_path):
+    totals = _totals(3, seed=13)
+    uninterrupted = tr.fit_population(totals, n_boot=4, rng=5)
+    checkpoint = tmp_path / "fits.csv"
+    tr.fit_population(totals[totals["neuron"] != "n2"], n_boot=4, rng=5, checkpoint=checkpoint)
+    checkpoint.write_bytes(checkpoint.read_bytes()[:-30])  # n1's row cut short, as by a full disk
+    with pytest.warns(UserWarning, match=r"fits.csv: its last line \(3\) was cut short"):
+        resumed = tr.fit_population(totals, n_boot=4, rng=5, checkpoint=checkpoint)
+    pd.testing.assert_frame_equal(resumed, uninterrupted, check_exact=False, rtol=1e-12)
+    saved = pd.read_csv(checkpoint)
+    assert sorted(saved["neuron"]) == ["n0", "n1", "n2"] and not saved[["r_max", "beta", "h0"]].isna().any().any()
+
+
 @pytest.mark.parametrize(
     "change",
     [

@@ -28,8 +28,14 @@ notebook. Dask's workers need the book's environment and the notebook's folder a
 come back to the machine that started the sweep and are written there.
 
 A bad grid fails before any run starts: an unknown parameter name, a value that is not plain
-data, or a point that the notebook's own validation cell (the code cell right after the
-parameters, by the book's convention) rejects.
+data, or a point that the notebook's declaration of its parameters (``helpers.parameters``, in the
+code cell right after the parameters, by the book's convention) does not allow. The declaration
+is read as data: none of the notebook's code runs before the runs do.
+
+Stopping and failing: Ctrl-C or SIGTERM stops the sweep within seconds, with its running runs and
+their kernels, keeping every run that ended; a run whose process dies (killed, out of memory) is
+recorded as failed and the others go on; a second sweep on the same folder stops at once instead
+of racing the first.
 """
 
 from __future__ import annotations
@@ -38,7 +44,6 @@ import argparse
 import ast
 import concurrent.futures
 import contextlib
-import copy
 import hashlib
 import itertools
 import json
@@ -55,6 +60,8 @@ from pathlib import Path
 import nbformat
 import pandas as pd
 import papermill
+
+from helpers.parameters import Declaration, read_declaration
 
 #: myst-nb's prefix for values glued with ``display=False``.
 _GLUE_PREFIX = "application/papermill.record/"
@@ -74,6 +81,17 @@ def run_id(parameters: Mapping) -> str:
     return hashlib.sha1(canonical.encode()).hexdigest()[:12]
 
 
+def _is_plain(value) -> bool:
+    """Numbers, strings, booleans, None, and lists or string-keyed dicts of them: what papermill passes."""
+    if value is None or isinstance(value, bool | int | float | str):
+        return True
+    if isinstance(value, list | tuple):
+        return all(_is_plain(item) for item in value)
+    if isinstance(value, dict):
+        return all(isinstance(key, str) and _is_plain(item) for key, item in value.items())
+    return False
+
+
 def grid_points(grid: Mapping, fixed: Mapping | None = None) -> list[dict]:
     """Every point of the grid's Cartesian product, in order, each with the ``fixed`` parameters.
 
@@ -91,13 +109,10 @@ def grid_points(grid: Mapping, fixed: Mapping | None = None) -> list[dict]:
         if name in fixed:
             raise ValueError(f"grid: {name} is both swept and fixed; give it in one place")
     for name, value in [*((n, v) for n, vs in grid.items() for v in vs), *fixed.items()]:
-        try:
-            if json.loads(json.dumps(value)) != value:
-                raise TypeError
-        except (TypeError, ValueError):
+        if not _is_plain(value):
             raise ValueError(
                 f"grid: {name} = {value!r} is not plain data (numbers, strings, booleans, None, lists, dicts)"
-            ) from None
+            )
     names = list(grid)
     points = [{**dict(zip(names, values, strict=True)), **fixed} for values in itertools.product(*grid.values())]
     ids = [run_id(point) for point in points]
@@ -124,46 +139,58 @@ def code_hash(notebook) -> str:
 
 
 def notebook_parameters(path) -> dict:
-    """The notebook's parameters and their defaults, as its ``parameters`` cell sets them."""
+    """The notebook's parameters and their defaults, read from its ``parameters`` cell without running it.
+
+    Each statement of the cell must assign a literal value (a number, string, list, dict...) to
+    one name, as papermill's own reading of the cell assumes.
+    """
     notebook = nbformat.read(str(path), as_version=4)
-    namespace: dict = {}
-    exec(compile(notebook.cells[_parameters_cell(notebook)].source, f"{Path(path).name}:parameters", "exec"),
-         namespace)
-    return {name: value for name, value in namespace.items() if not name.startswith("_")}
+    source = notebook.cells[_parameters_cell(notebook)].source
+    defaults = {}
+    for statement in ast.parse(source).body:
+        if not (isinstance(statement, ast.Assign) and len(statement.targets) == 1
+                and isinstance(statement.targets[0], ast.Name)):
+            raise ValueError(f"notebook: {Path(path).name}'s parameters cell must only assign values to names, "
+                             f"found {ast.unparse(statement)[:80]!r}")
+        try:
+            defaults[statement.targets[0].id] = ast.literal_eval(statement.value)
+        except ValueError:
+            raise ValueError(f"notebook: {Path(path).name}'s parameter {statement.targets[0].id} is not a literal "
+                             f"value: {ast.unparse(statement.value)[:80]!r}") from None
+    return defaults
+
+
+def notebook_declaration(path) -> Declaration | None:
+    """The declaration of the notebook's parameters (``helpers.parameters``), read without running it.
+
+    By the book's convention it is in the code cell right after ``parameters``; None if there is none.
+    """
+    notebook = nbformat.read(str(path), as_version=4)
+    following = [cell for cell in notebook.cells[_parameters_cell(notebook) + 1:] if cell.cell_type == "code"][:1]
+    return read_declaration(following[0].source) if following else None
 
 
 def check_grid(path, points: list[dict]) -> None:
-    """Stop before any run if a point names an unknown parameter or the notebook would reject it.
+    """Stop before any run if a point names an unknown parameter or gives a value that is not allowed.
 
-    The notebook's validation cell (the code cell right after ``parameters``, when it raises
-    ``ValueError`` on bad values) is run here for every point, in the notebook's folder, without
-    a kernel. A point it rejects is reported with the notebook's own message.
+    What is allowed comes from the notebook's declaration of its parameters (``helpers.parameters``),
+    read as data: none of the notebook's code runs. A notebook without a declaration is checked
+    for unknown names only.
     """
     path = Path(path)
-    notebook = nbformat.read(str(path), as_version=4)
-    first = _parameters_cell(notebook)
     defaults = notebook_parameters(path)
-    unknown = sorted({name for point in points for name in point} - set(defaults))
+    declaration = notebook_declaration(path)
+    known = declaration.names if declaration is not None else sorted(defaults)
+    unknown = sorted({name for point in points for name in point} - set(known))
     if unknown:
-        raise ValueError(f"grid: unknown parameter(s) {unknown} for {path.name}; its parameters are {sorted(defaults)}")
-    following = [cell for cell in notebook.cells[first + 1:] if cell.cell_type == "code"][:1]
-    if not following or "ValueError" not in following[0].source:
-        return  # no validation cell by the book's convention: the runs will say what is wrong
-    validation = compile(following[0].source, f"{path.name}:validation", "exec")
+        raise ValueError(f"grid: unknown parameter(s) {unknown} for {path.name}; its parameters are {known}")
+    if declaration is None:
+        return
     rejected = []
-    here = os.getcwd()
-    try:
-        os.chdir(path.parent)
-        for point in points:
-            namespace = {**copy.deepcopy(defaults), **point}
-            try:
-                exec(validation, namespace)
-            except ValueError as error:
-                rejected.append(f"{point}: {error}")
-            except Exception:  # noqa: BLE001 - a check that needs more than the parameters is left to the run
-                pass
-    finally:
-        os.chdir(here)
+    for point in points:
+        problems = declaration.problems({**defaults, **point})
+        if problems:
+            rejected.append(f"{point}: " + "; ".join(problems))
     if rejected:
         shown = "\n  ".join(rejected[:5]) + (f"\n  ... and {len(rejected) - 5} more" if len(rejected) > 5 else "")
         raise ValueError(f"grid: {path.name} rejects {len(rejected)} of {len(points)} points:\n  {shown}")
@@ -254,9 +281,44 @@ def execute_run(source: str, name: str, parameters: dict, workdir: str, threads:
 # ----------------------------------------------------------------------------------------------
 
 def _write_atomically(path: Path, text: str) -> None:
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(text)
-    os.replace(partial, path)
+    """Write to a file of this process's own and move it into place: never half-written, never shared."""
+    descriptor, partial = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
+    try:
+        with os.fdopen(descriptor, "w") as file:
+            file.write(text)
+        os.replace(partial, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(partial)
+        raise
+
+
+@contextlib.contextmanager
+def _folder_lock(out: Path):
+    """Hold ``out/.sweep.lock`` for the sweep: a second sweep on the same folder stops at once.
+
+    The lock is the operating system's (``flock``): it goes with the process, so a killed sweep
+    leaves no stale lock behind.
+    """
+    import fcntl
+
+    lock = open(out / ".sweep.lock", "a+")  # noqa: SIM115 - held open for the whole sweep
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        lock.seek(0)
+        holder = lock.read().strip() or "another process"
+        lock.close()
+        raise ValueError(f"out: another sweep ({holder}) is running on {out}; wait for it to end, "
+                         "or give this sweep another folder") from None
+    try:
+        lock.seek(0)
+        lock.truncate()
+        lock.write(f"process {os.getpid()} on {os.uname().nodename}, since {time.strftime('%Y-%m-%d %H:%M:%S')}\n")
+        lock.flush()
+        yield
+    finally:
+        lock.close()
 
 
 def _read_records(folder: Path) -> dict[str, dict]:
@@ -298,18 +360,6 @@ def _minutes(seconds: float) -> str:
 
 def _print_progress(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
-
-
-def _executor(scheduler: str | None, workers: int):
-    if scheduler:
-        try:
-            from distributed import Client
-        except ImportError as error:  # pragma: no cover - distributed is in requirements.txt
-            raise ValueError("scheduler: Dask's distributed package is not installed") from error
-        client = Client(scheduler, set_as_default=False)
-        return client.get_executor(pure=False), client
-    context = multiprocessing.get_context("spawn")  # a fresh interpreter: no inherited numba threads
-    return concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=context), None
 
 
 def run_sweep(
@@ -371,12 +421,23 @@ def run_sweep(
     points = grid_points(grid, fixed)
     check_grid(notebook, points)
 
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"out must be a folder for the sweep's runs/ and results.csv, but {out} is a file")
+    if (out / "runs").exists() and not (out / "runs").is_dir():
+        raise ValueError(f"out: {out / 'runs'} must be the folder of the runs, but it is a file")
+    folder = out / "runs"
+    folder.mkdir(parents=True, exist_ok=True)
+    with _folder_lock(out):
+        return _sweep(notebook, points, out, folder, scheduler, workers or cores, threads_per_run, cores,
+                      retry_failed, timeout, progress or (lambda message: None))
+
+
+def _sweep(notebook: Path, points, out: Path, folder: Path, scheduler, workers, threads_per_run, cores,
+           retry_failed, timeout, say) -> pd.DataFrame:
     source = notebook.read_text()
     version = code_hash(nbformat.reads(source, as_version=4))
-    folder = Path(out) / "runs"
-    folder.mkdir(parents=True, exist_ok=True)
     records = _read_records(folder)
-    say = progress or (lambda message: None)
 
     def finished(point):
         record = records.get(run_id(point))
@@ -391,44 +452,178 @@ def run_sweep(
 
     def save_table():
         table = results_table([records[run_id(point)] for point in points if run_id(point) in records])
-        _write_atomically(Path(out) / "results.csv", table.to_csv(index=False))
+        _write_atomically(out / "results.csv", table.to_csv(index=False))
         return table
 
-    if pending:
-        workers = workers or cores
-        threads = threads_per_run or (None if scheduler else max(1, cores // min(workers, len(pending))))
-        executor, client = _executor(scheduler, workers)
-        workdir = str(notebook.parent.resolve())
-        began, counts, futures = time.time(), {"done": 0, "failed": 0}, []
-        try:
-            futures += [executor.submit(execute_run, source, notebook.name, point, workdir, threads, timeout)
-                       for point in pending]
-            for future in concurrent.futures.as_completed(futures):
-                record, executed = future.result()
-                record["code"] = version
-                if executed:
-                    _write_atomically(folder / f"{record['run_id']}.ipynb", executed)
-                _write_atomically(folder / f"{record['run_id']}.json", json.dumps(record, indent=1))
-                records[record["run_id"]] = record
-                save_table()
-                counts[record["status"]] += 1
-                completed = counts["done"] + counts["failed"]
-                remaining = len(pending) - completed
-                left = (time.time() - began) / completed * remaining
-                say(f"  {counts['done']} done, {counts['failed']} failed, {remaining} remaining"
-                    + (f", about {_minutes(left)} left" if remaining else "")
-                    + (f"  [failed {record['run_id']}: {record['error'].splitlines()[-1][:200]}]"
-                       if record["status"] == "failed" else ""))
-        except KeyboardInterrupt:
-            say(f"interrupted: the runs that ended are saved under {folder.name}/; run the same sweep again to resume")
-            raise
-        finally:
-            for future in futures:
-                future.cancel()  # runs not started yet; a rerun does them
-            executor.shutdown(wait=False)
-            if client is not None:
-                client.close()
+    if not pending:
+        return save_table()
+    threads = threads_per_run or (None if scheduler else max(1, cores // min(workers, len(pending))))
+    job = (source, notebook.name, str(notebook.parent.resolve()), threads, timeout)
+    began, counts = time.time(), {"done": 0, "failed": 0}
+
+    def keep(record: dict, executed: str) -> None:
+        record["code"] = version
+        if executed:
+            _write_atomically(folder / f"{record['run_id']}.ipynb", executed)
+        _write_atomically(folder / f"{record['run_id']}.json", json.dumps(record, indent=1))
+        records[record["run_id"]] = record
+        save_table()
+        counts[record["status"]] += 1
+        completed = counts["done"] + counts["failed"]
+        remaining = len(pending) - completed
+        left = (time.time() - began) / completed * remaining
+        say(f"  {counts['done']} done, {counts['failed']} failed, {remaining} remaining"
+            + (f", about {_minutes(left)} left" if remaining else "")
+            + (f"  [failed {record['run_id']}: {record['error'].splitlines()[-1][:200]}]"
+               if record["status"] == "failed" else ""))
+
+    try:
+        with _stop_on_sigterm():
+            if scheduler:
+                _run_on_cluster(scheduler, pending, job, keep)
+            else:
+                _run_locally(pending, workers, job, keep)
+    except KeyboardInterrupt:
+        say(f"interrupted: the {counts['done'] + counts['failed']} runs that ended are saved under "
+            f"{folder}; run the same sweep again to resume")
+        raise
     return save_table()
+
+
+# ----------------------------------------------------------------------------------------------
+# Where the runs execute: local processes (one per run) or a Dask cluster
+# ----------------------------------------------------------------------------------------------
+
+class SweepStopped(KeyboardInterrupt):
+    """The sweep was told to stop (SIGTERM); handled like Ctrl-C."""
+
+
+@contextlib.contextmanager
+def _stop_on_sigterm():
+    """Turn SIGTERM into ``SweepStopped`` in the main thread, so the sweep cleans up as for Ctrl-C."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum, frame):
+        raise SweepStopped(f"signal {signal.Signals(signum).name}")
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _worker(connection, point: dict, job: tuple) -> None:
+    """One local run, in its own process: execute it and send back its record and notebook."""
+    # Ctrl-C reaches the terminal's whole process group; a run leaves it, and the sweep stops its runs itself.
+    os.setpgrp()
+    source, name, workdir, threads, timeout = job
+    connection.send(execute_run(source, name, point, workdir, threads, timeout))
+    connection.close()
+
+
+def _death_record(point: dict, exitcode: int | None) -> dict:
+    """The record of a run whose process died before it could report (killed, out of memory...)."""
+    import signal
+
+    cause = f"exit code {exitcode}"
+    if exitcode is not None and exitcode < 0:
+        with contextlib.suppress(ValueError):
+            cause = f"signal {signal.Signals(-exitcode).name}"
+    return {"run_id": run_id(point), "parameters": point, "status": "failed", "seconds": None, "results": {},
+            "error": f"WorkerDied: the run's process ended without a result ({cause})",
+            "worker": os.uname().nodename}
+
+
+def _stop_processes(processes) -> None:
+    """Stop the runs' processes and everything they started (their kernels run in sessions of their own)."""
+    import psutil
+
+    tree = []
+    for process in processes:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            parent = psutil.Process(process.pid)
+            tree += [*parent.children(recursive=True), parent]
+    for member in tree:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            member.terminate()
+    _, alive = psutil.wait_procs(tree, timeout=5)
+    for member in alive:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            member.kill()
+    psutil.wait_procs(alive, timeout=5)
+    for process in processes:
+        process.join(timeout=1)
+
+
+def _run_locally(pending: list[dict], workers: int, job: tuple, keep: Callable) -> None:
+    """Run each point in a fresh process, ``workers`` at a time; a process that dies fails its run only."""
+    from multiprocessing.connection import wait
+
+    context = multiprocessing.get_context("spawn")  # a fresh interpreter: no inherited numba threads
+    queue, running = list(pending), {}
+    try:
+        while queue or running:
+            while queue and len(running) < workers:
+                point = queue.pop(0)
+                receiver, sender = context.Pipe(duplex=False)
+                process = context.Process(target=_worker, args=(sender, point, job), name=f"sweep-{run_id(point)}")
+                process.start()
+                sender.close()
+                running[process] = (point, receiver)
+            wait([receiver for _, receiver in running.values()] + [process.sentinel for process in running])
+            for process, (point, receiver) in list(running.items()):
+                if receiver.poll():
+                    try:
+                        record, executed = receiver.recv()
+                    except (EOFError, OSError):  # died while sending
+                        process.join()
+                        record, executed = _death_record(point, process.exitcode), ""
+                    else:
+                        process.join()
+                elif not process.is_alive():
+                    process.join()
+                    record, executed = _death_record(point, process.exitcode), ""
+                else:
+                    continue
+                receiver.close()
+                del running[process]
+                keep(record, executed)
+    finally:
+        if running:
+            _stop_processes(list(running))
+
+
+def _run_on_cluster(scheduler: str, pending: list[dict], job: tuple, keep: Callable) -> None:
+    """Run the points on a Dask cluster; a run whose worker is lost is recorded as failed."""
+    try:
+        from distributed import Client
+    except ImportError as error:  # pragma: no cover - distributed is in requirements.txt
+        raise ValueError("scheduler: Dask's distributed package is not installed") from error
+    source, name, workdir, threads, timeout = job
+    client = Client(scheduler, set_as_default=False)
+    executor = client.get_executor(pure=False)
+    futures = {}
+    try:
+        futures = {executor.submit(execute_run, source, name, point, workdir, threads, timeout): point
+                   for point in pending}
+        for future in concurrent.futures.as_completed(futures):
+            try:
+                record, executed = future.result()
+            except Exception as failure:  # noqa: BLE001 - a lost worker (KilledWorker): recorded, the sweep goes on
+                record, executed = _death_record(futures[future], None), ""
+                record["error"] = "WorkerDied: " + "".join(traceback.format_exception_only(failure)).strip()
+            keep(record, executed)
+    finally:
+        for future in futures:
+            future.cancel()  # runs not started yet; a rerun does them
+        executor.shutdown(wait=False)
+        client.close()
 
 
 # ----------------------------------------------------------------------------------------------
@@ -436,19 +631,29 @@ def run_sweep(
 # ----------------------------------------------------------------------------------------------
 
 def _parse_value(text: str):
+    """A value as typed on the command line: a number if it reads as one (``1e-3``, ``10``), else YAML.
+
+    YAML alone reads ``1e-3`` as the string '1e-3' (it wants ``1.0e-3``); ``inf`` and ``nan`` become
+    floats here, for the notebook's declaration to reject by name.
+    """
     import yaml
 
+    for number in (int, float):
+        try:
+            return number(text)
+        except ValueError:
+            pass
     return yaml.safe_load(text)
 
 
-def main(argv=None) -> int:
+def _command_line() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m helpers.sweep",
         description="Run a notebook over a parameter grid with papermill, locally or on a Dask cluster.",
     )
     parser.add_argument("notebook", help="the .ipynb to run (it runs in its own folder)")
     parser.add_argument("--param", nargs="+", action="append", metavar=("NAME", "VALUE"), default=[],
-                        help="a swept parameter and its values (each read as YAML: 0.1, true, [1, 2], text)")
+                        help="a swept parameter and its values (numbers as numbers, else YAML: true, [1, 2], text)")
     parser.add_argument("--set", nargs=2, action="append", metavar=("NAME", "VALUE"), default=[],
                         help="a parameter fixed for every run")
     parser.add_argument("--grid", help="a YAML or JSON file: {grid: {name: [values]}, fixed: {name: value}}")
@@ -458,23 +663,43 @@ def main(argv=None) -> int:
     parser.add_argument("--threads-per-run", type=int, help="numba/BLAS threads of each run")
     parser.add_argument("--timeout", type=float, help="seconds a cell may run before its run fails")
     parser.add_argument("--keep-failed", action="store_true", help="do not retry runs that failed before")
-    args = parser.parse_args(argv)
+    return parser
 
+
+def read_grid_file(path) -> tuple[dict, dict]:
+    """The grid and fixed parameters of a grid file ({grid: {name: [values]}, fixed: {name: value}})."""
+    import yaml
+
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"grid: no file {path}")
+    spec = yaml.safe_load(path.read_text()) or {}
+    if not isinstance(spec, dict) or not set(spec) <= {"grid", "fixed"}:
+        raise ValueError(f"grid: {path} must hold a mapping with the keys grid and (optionally) fixed")
+    return dict(spec.get("grid") or {}), dict(spec.get("fixed") or {})
+
+
+def parse_command_line(argv) -> tuple[argparse.Namespace, dict, dict]:
+    """The command line's options, grid and fixed parameters (``--grid`` file first, then ``--param``, ``--set``)."""
+    parser = _command_line()
+    args = parser.parse_args(argv)
     grid, fixed = {}, {}
     if args.grid:
-        import yaml
-
-        spec = yaml.safe_load(Path(args.grid).read_text()) or {}
-        if not isinstance(spec, dict) or not set(spec) <= {"grid", "fixed"}:
-            parser.error(f"--grid: {args.grid} must hold a mapping with the keys grid and (optionally) fixed")
-        grid.update(spec.get("grid") or {})
-        fixed.update(spec.get("fixed") or {})
+        try:
+            grid, fixed = read_grid_file(args.grid)
+        except ValueError as error:
+            parser.error(f"--grid: {error}")
     for entry in args.param:
         if len(entry) < 2:
             parser.error(f"--param {entry[0]}: give the parameter's name and at least one value")
         grid[entry[0]] = [_parse_value(value) for value in entry[1:]]
     for name, value in args.set:
         fixed[name] = _parse_value(value)
+    return args, grid, fixed
+
+
+def main(argv=None) -> int:
+    args, grid, fixed = parse_command_line(argv)
     try:
         table = run_sweep(args.notebook, grid, args.out, fixed=fixed, scheduler=args.scheduler, workers=args.workers,
                           threads_per_run=args.threads_per_run, retry_failed=not args.keep_failed,
@@ -482,6 +707,8 @@ def main(argv=None) -> int:
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except SweepStopped:
+        return 143
     except KeyboardInterrupt:
         return 130
     failed = int((table["status"] == "failed").sum()) if len(table) else 0

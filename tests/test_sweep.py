@@ -5,6 +5,7 @@ exercise the sweep's bookkeeping, not a chapter: results gathered, failures reco
 runs skipped, interrupted sweeps resumed with no run duplicated or missing.
 """
 
+import contextlib
 import json
 import os
 import signal
@@ -19,19 +20,32 @@ from conftest import ROOT
 
 from helpers import sweep
 
+#: The toy's declaration of its parameters, as a chapter writes it; it also leaves a mark when it runs.
+TOY_DECLARATION = """\
+from pathlib import Path
+from helpers.parameters import Flag, Integer, Number, declare
+
+PARAMETERS = declare(x=Number(), y=Integer(at_least=0), fail=Flag(), die=Flag(), pause=Number(at_least=0))
+Path('declaration-ran').touch()
+PARAMETERS.check(globals())
+"""
+
 
 def toy_notebook(folder, extra_code=""):
-    """A notebook with parameters x, y, fail, pause; it checks y, then glues x * y and sqrt(x)."""
+    """A notebook with parameters x, y, fail, die, pause; it checks them, then glues x * y and sqrt(x).
+
+    ``die`` kills the process that runs the notebook (the kernel's parent), as an out-of-memory
+    killer would.
+    """
     notebook = nbformat.v4.new_notebook()
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    parameters = nbformat.v4.new_code_cell("x = 1.0\ny = 2\nfail = False\npause = 0.0")
+    parameters = nbformat.v4.new_code_cell("x = 1.0\ny = 2\nfail = False\ndie = False\npause = 0.0")
     parameters.metadata["tags"] = ["parameters"]
-    validation = nbformat.v4.new_code_cell(
-        "if not isinstance(y, int) or y < 0:\n    raise ValueError(f'y must be an integer >= 0, got {y!r}')"
-    )
+    validation = nbformat.v4.new_code_cell(TOY_DECLARATION)
     work = nbformat.v4.new_code_cell(
-        "import time\nimport numpy as np\nfrom myst_nb import glue\n" + extra_code
+        "import os, signal, time\nimport numpy as np\nfrom myst_nb import glue\n" + extra_code
         + "time.sleep(pause)\nif fail:\n    raise RuntimeError('asked to fail')\n"
+        "if die:\n    os.kill(os.getppid(), signal.SIGKILL)\n    time.sleep(60)\n"
         "glue('product', x * y)\nglue('root', np.sqrt(x), display=False)\nglue('label', f'x={x}')"
     )
     notebook.cells = [parameters, validation, work]
@@ -82,7 +96,10 @@ def test_a_bad_grid_fails_before_any_run_naming_the_parameter(tmp_path):
         sweep.run_sweep(notebook, {"z": [1, 2]}, out, progress=None)
     with pytest.raises(ValueError, match=r"toy.ipynb rejects 2 of 3 points:\n.*y must be an integer >= 0, got -2"):
         sweep.run_sweep(notebook, {"y": [1, -2, 0.5]}, out, progress=None)
+    with pytest.raises(ValueError, match=r"x must be a finite number, got inf"):
+        sweep.run_sweep(notebook, {"x": [1.0, float("inf")]}, out, progress=None)
     assert not out.exists(), "nothing ran and nothing was written"
+    assert not (tmp_path / "declaration-ran").exists(), "the check read the declaration without running it"
     with pytest.raises(ValueError, match="workers must be an integer >= 1, got 0"):
         sweep.run_sweep(notebook, {"y": [1]}, out, workers=0)
     with pytest.raises(ValueError, match="notebook must be an existing .ipynb file"):
@@ -195,6 +212,13 @@ def test_a_sweep_on_a_dask_cluster_is_interrupted_and_resumed(tmp_path):
     assert table["run_id"].is_unique
 
 
+def test_the_command_line_reads_numbers_as_numbers():
+    assert sweep._parse_value("1e-3") == 0.001 and sweep._parse_value("10") == 10
+    assert isinstance(sweep._parse_value("10"), int) and sweep._parse_value("2.5") == 2.5
+    assert sweep._parse_value("true") is True and sweep._parse_value("[1, 2]") == [1, 2]
+    assert sweep._parse_value("abc") == "abc" and sweep._parse_value("inf") == float("inf")
+
+
 def test_the_command_line_reports_a_bad_grid_and_exits_with_status_2(tmp_path, capsys):
     notebook = toy_notebook(tmp_path)
     assert sweep.main([str(notebook), "--param", "y", "-1", "--out", str(tmp_path / "sweep")]) == 2
@@ -203,3 +227,111 @@ def test_the_command_line_reports_a_bad_grid_and_exits_with_status_2(tmp_path, c
     grid_file.write_text("grid:\n  q: [1, 2]\n")
     assert sweep.main([str(notebook), "--grid", str(grid_file), "--out", str(tmp_path / "sweep")]) == 2
     assert "unknown parameter(s) ['q']" in capsys.readouterr().err
+    assert sweep.main([str(notebook), "--param", "x", "1e-3", "nan", "--out", str(tmp_path / "sweep")]) == 2
+    assert "x must be a finite number, got nan" in capsys.readouterr().err  # 1e-3 passed as a number
+    a_file = tmp_path / "results.txt"
+    a_file.write_text("not a folder")
+    assert sweep.main([str(notebook), "--param", "x", "1", "--out", str(a_file)]) == 2
+    assert f"out must be a folder for the sweep's runs/ and results.csv, but {a_file} is a file" in (
+        capsys.readouterr().err)
+
+
+def sweep_tree(process):
+    """The sweep's process and every process under it (its runs, and the kernels they started)."""
+    import psutil
+
+    parent = psutil.Process(process.pid)
+    return [parent, *parent.children(recursive=True)]
+
+
+def kernels_running(process, count, limit=120):
+    """Wait until ``count`` kernels run under the sweep; return the whole tree's processes."""
+    deadline = time.monotonic() + limit
+    while True:
+        tree = sweep_tree(process)
+        kernels = [p for p in tree if "ipykernel" in " ".join(p.cmdline())]
+        if len(kernels) >= count:
+            return tree
+        assert process.poll() is None, "the sweep ended before its kernels started"
+        assert time.monotonic() < deadline, "the sweep's kernels did not start in time"
+        time.sleep(0.2)
+
+
+def still_alive(tree):
+    import psutil
+
+    alive = []
+    for member in tree:
+        try:
+            if member.status() != psutil.STATUS_ZOMBIE:
+                alive.append(member)
+        except psutil.NoSuchProcess:
+            pass
+    return alive
+
+
+@pytest.mark.notebooks
+@pytest.mark.parametrize(("signal_number", "status"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_a_stopped_sweep_keeps_its_finished_runs_and_leaves_no_process_behind(tmp_path, signal_number, status):
+    notebook, out = toy_notebook(tmp_path), tmp_path / "sweep"
+    # The first run ends quickly; the next two are still running (pause 60 s) when the signal comes.
+    grid_file = tmp_path / "grid.yaml"
+    grid_file.write_text("grid:\n  pause: [0.0, 60.0, 61.0]\n")
+    command = [sys.executable, "-m", "helpers.sweep", str(notebook), "--grid", str(grid_file), "--out", str(out),
+               "--workers", "2"]
+    process = subprocess.Popen(command, cwd=ROOT, start_new_session=True, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for_records(out, 1, process)
+        tree = kernels_running(process, 2)
+        signalled = time.monotonic()
+        # SIGINT as a terminal's Ctrl-C sends it, to the whole process group; SIGTERM to the sweep alone
+        if signal_number == signal.SIGINT:
+            os.killpg(process.pid, signal_number)
+        else:
+            process.send_signal(signal_number)
+        assert process.wait(timeout=30) == status
+        stopped_in = time.monotonic() - signalled
+        deadline = time.monotonic() + 10
+        while still_alive(tree) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not still_alive(tree), f"processes outlived the sweep: {[p.cmdline() for p in still_alive(tree)]}"
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+    assert stopped_in < 20, f"the sweep took {stopped_in:.0f} s to stop"
+    kept = records(out)
+    assert len(kept) == 1 and next(iter(kept.values()))["status"] == "done", "the finished run is kept"
+    assert "run the same sweep again to resume" in process.stderr.read()
+
+
+@pytest.mark.notebooks
+def test_a_run_whose_process_dies_is_recorded_as_failed_and_the_others_go_on(tmp_path):
+    notebook, out = toy_notebook(tmp_path), tmp_path / "sweep"
+    table = sweep.run_sweep(notebook, {"die": [False, True], "x": [1.0, 4.0]}, out, workers=2, progress=None)
+    died = table[table["die"]]
+    assert (died["status"] == "failed").all() and died["error"].str.contains(
+        r"WorkerDied: the run's process ended without a result \(signal SIGKILL\)").all()
+    assert (table[~table["die"]]["status"] == "done").all() and list(table[~table["die"]]["product"]) == [2.0, 8.0]
+
+
+@pytest.mark.notebooks
+def test_a_second_sweep_on_the_same_folder_stops_at_once(tmp_path):
+    notebook, out = toy_notebook(tmp_path), tmp_path / "sweep"
+    command = [sys.executable, "-m", "helpers.sweep", str(notebook), "--param", "x", "1", "2", "--set", "pause",
+               "5", "--out", str(out), "--workers", "1"]
+    first = subprocess.Popen(command, cwd=ROOT, start_new_session=True, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+    try:
+        kernels_running(first, 1)
+        with pytest.raises(ValueError, match=r"out: another sweep \(process \d+ on .*\) is running on"):
+            sweep.run_sweep(notebook, {"x": [1.0, 3.0]}, out, fixed={"pause": 5.0}, progress=None)
+        assert first.wait(timeout=120) == 0
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(first.pid, signal.SIGKILL)
+    # Once the first has ended, the second runs only the point the first did not.
+    lines = []
+    table = sweep.run_sweep(notebook, {"x": [1, 3]}, out, fixed={"pause": 5}, progress=lines.append)
+    assert lines[0] == "sweep of toy.ipynb: 2 runs, 1 already recorded, 1 to run"
+    assert (table["status"] == "done").all() and not list(out.glob("**/*.partial"))

@@ -94,9 +94,21 @@ def covariance_rule(patterns: np.ndarray, coding_level: float) -> np.ndarray:
     ``xi_i^mu - a`` plus crosstalk of variance about ``alpha a`` (alpha = P / N).
     """
     a = _coding_level(coding_level)
-    xi = _patterns(patterns) - np.float32(a)
-    weights = xi.T @ xi
-    weights /= np.float32(xi.shape[1] * a * (1.0 - a))
+    xi = _patterns(patterns)
+    if not np.all((xi == 0) | (xi == 1)):
+        raise ValueError("patterns must hold 0/1 values for the covariance rule")
+    n_patterns, n = xi.shape
+    # sum_mu (xi_i - a)(xi_j - a) = C_ij - a (n_i + n_j) + P a^2, from the co-activation counts
+    # C_ij: those are integers, exact in float32 whatever order the BLAS sums in, so the weights
+    # are the same on every machine (a float32 product of xi - a is not: its rounding depends
+    # on the CPU's kernel, and a 0/1 neuron's field sits on its threshold often enough to flip).
+    counts = (xi.T @ xi).astype(np.float64)
+    active = xi.sum(axis=0, dtype=np.float64)
+    counts -= a * active[:, None]
+    counts -= a * active[None, :]
+    counts += n_patterns * a * a
+    counts /= n * a * (1.0 - a)
+    weights = counts.astype(np.float32)
     np.fill_diagonal(weights, 0.0)
     return weights
 

@@ -92,6 +92,22 @@ def test_sweep_orders_replay_a_run_and_seeds_reproduce_it():
     np.testing.assert_array_equal(*replay)
 
 
+def test_covariance_weights_do_not_depend_on_the_order_of_summation():
+    """The same weights on every machine: a float32 product of (xi - a) rounds by the CPU's BLAS
+    kernel; the rule is computed from integer co-activation counts instead, exact in any order."""
+    rng = np.random.default_rng(5)
+    patterns = hp.random_patterns(300, 400, rng, coding_level=0.05)
+    weights = hp.covariance_rule(patterns, 0.05)
+    shuffled = hp.covariance_rule(patterns[rng.permutation(300)], 0.05)
+    np.testing.assert_array_equal(weights, shuffled)
+    deviations = patterns.astype(np.float64) - 0.05
+    exact = deviations.T @ deviations / (400 * 0.05 * 0.95)
+    np.fill_diagonal(exact, 0.0)
+    np.testing.assert_allclose(weights, exact, rtol=1e-6, atol=1e-7)
+    with pytest.raises(ValueError, match="0/1 values"):
+        hp.covariance_rule(2 * patterns - 1, 0.05)
+
+
 def test_binary_neurons_at_half_coding_level_are_the_classic_model():
     rng = np.random.default_rng(4)
     binary = hp.random_patterns(40, 500, rng, coding_level=0.5)

@@ -157,3 +157,29 @@ def test_shell_examples_fit_the_column(path):
         if info is not None and not info.startswith("{code-cell") and len(line) > CODE_WIDTH:
             wide.append(line)
     assert wide == []
+
+
+def assertions_without_message(source: str) -> list[str]:
+    """Each ``assert`` of a cell that has no message: when it fails, the reader learns nothing."""
+    return [ast.unparse(node)[:90] for node in ast.walk(ast.parse(source))
+            if isinstance(node, ast.Assert) and node.msg is None]
+
+
+def test_the_assertion_check_catches_a_bare_assert():
+    assert assertions_without_message("x = 1\nassert x > 0\nassert x, f'x is {x}'") == ["assert x > 0"]
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=lambda p: p.stem)
+def test_every_assertion_says_what_failed(path):
+    bare = [line for cell in jupytext.read(path).cells if cell.cell_type == "code"
+            for line in assertions_without_message(cell.source)]
+    assert not bare, f"assertions without a message: {bare}"
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=lambda p: p.stem)
+def test_parameter_comments_hold_no_equals_sign(path):
+    """papermill reads the parameters cell line by line: a second '=' on a line (in a comment) makes
+    it skip that parameter and then warn, falsely, that a user's value for it is unknown."""
+    cell = next(cell for cell in jupytext.read(path).cells if "parameters" in cell.metadata.get("tags", []))
+    bad = [line for line in cell.source.splitlines() if "#" in line and "=" in line.split("#", 1)[1]]
+    assert not bad, f"comments with '=' in the parameters cell: {bad}"

@@ -10,11 +10,12 @@ import re
 import struct
 
 import jupytext
+import nbformat
 import papermill
 import pytest
 from conftest import ROOT
 
-from helpers import data
+from helpers import data, sweep
 
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.md"))
 STEMS = [path.stem for path in NOTEBOOKS]
@@ -117,67 +118,85 @@ SMALL = {
 BAD = {
     "01_transfer_function": [
         ("n_trials", 0, "n_trials must be an integer >= 1, got 0"),
-        ("level", 1.5, r"level must be in \[0.5, 1\), got 1.5"),
-        ("recovery_stimuli", [10], "recovery_stimuli must be a non-empty list of integers >= 20"),
+        ("level", 1.5, r"level must be a number in \[0.5, 1\), got 1.5"),
+        ("window", float("nan"), r"window must be a number in \(0, 10\] s, got nan"),
+        ("recovery_stimuli", [10], r"recovery_stimuli must be a non-empty list of integers >= 20, got \[10\] "
+         r"\(item 1, 10, is not an integer >= 20\)"),
     ],
     "02_learning_rule": [
-        ("rule_amplitude", 0, r"rule_amplitude must be in \(0, 3\] input SDs, got 0"),
+        ("rule_amplitude", 0, r"rule_amplitude must be a number in \(0, 3\] input SDs, got 0"),
         ("n_boot", 3, "n_boot must be an integer >= 10, got 3"),
+        ("n_boot", 20.0, "n_boot must be an integer >= 10, got 20.0"),
         ("recordings", 5, "recordings must be a file path or '', got 5"),
     ],
     "03_network_training": [
-        ("c", 1.5, r"c must be in \(0, 1\], got 1.5"),
-        ("rule", {"A": 1.0}, "rule must be 'published' or a dict with exactly the keys"),
-        ("recurrent_gains", [0.5, 2.0], r"recurrent_gains must be a list of at least 2 numbers in \[0, 1\]"),
-        ("n_probed", 500, r"n_probed must be an integer in \[4, sequence_length\]"),
+        ("c", 1.5, r"c must be a number in \(0, 1\], got 1.5"),
+        ("bound", float("inf"), r"bound must be a finite number > 0 \(units of A / cN\), got inf"),
+        ("fixed_in_degree", 1, "fixed_in_degree must be True or False, got 1"),
+        ("rule", {"A": 1.0}, r"rule must be 'published', or a dict with exactly the keys A .*\(its keys are \['A'\]\)"),
+        ("rule", {"A": 3.55, "q_f": float("nan"), "beta_f": 0.28, "x_f": 26.6},
+         r"\(its q_f must be a number in \[0, 1\], got nan\)"),
+        ("recurrent_gains", [0.5, 2.0], r"recurrent_gains must be a list of at least 2 numbers in \[0, 1\], "
+         r"including 0.0, got \[0.5, 2.0\] \(item 2, 2.0, is not a number in \[0, 1\]\)"),
+        ("n_probed", 500, r"n_probed <= sequence_length must hold \(probed patterns are learned\); "
+         "got n_probed = 500, sequence_length = 120"),
     ],
     "04_attractor_retrieval": [
-        ("c", 0.001, r"c \* \(n_neurons - 1\) must be at least 50 inputs per neuron"),
-        ("loads", [0.1, 5.0], r"loads must be a list of at least 3 numbers in \(0, 3\]"),
-        ("delay", 0.0, r"delay must be in \[0.1, 10\] s"),
-        ("chaotic_load", 0.01, r"chaotic_load gives round\(alpha \* cN\) = 1 patterns, fewer than n_cued"),
+        ("c", 0.001, r"c \* \(n_neurons - 1\) >= 50 must hold \(at least 50 inputs per neuron\); "
+         "got c = 0.001, n_neurons = 20000"),
+        ("chaotic_factor", float("inf"), "chaotic_factor must be a finite number > 1, got inf"),
+        ("loads", [0.1, 5.0], r"loads must be a list of at least 3 numbers in \(0, 3\], got \[0.1, 5.0\] "
+         r"\(it has 2\)"),
+        ("delay", 0.0, r"delay must be a number in \[0.1, 10\] s, got 0.0"),
+        ("chaotic_load", 0.01, r"round\(chaotic_load \* c \* \(n_neurons - 1\)\) >= n_cued must hold"),
         ("protocol_neurons", 500, "protocol_neurons must be an integer >= 1000, got 500"),
     ],
     "05_hopfield": [
-        ("cue_flip", 0.7, r"cue_flip must be in \(0, 0.5\), got 0.7"),
-        ("capacity_sizes", [1000, 500], "capacity_sizes must be an increasing list"),
-        ("coding_levels", [0.1, 0.5], "coding_levels must be a decreasing list"),
-        ("capacity_trials", 6, "capacity_trials must be a multiple of 4"),
+        ("cue_flip", 0.7, r"cue_flip must be a number in \(0, 0.5\), got 0.7"),
+        ("capacity_sizes", [1000, 500], r"capacity_sizes must be an increasing list of at least 2 integers in "
+         r"\[200, 20000\], got \[1000, 500\] \(it is not increasing\)"),
+        ("coding_levels", [0.1, 0.5], r"coding_levels must be a decreasing list .* \(it is not decreasing\)"),
+        ("capacity_trials", 6, r"capacity_trials must be an integer >= 4, a multiple of 4 \(4 cued patterns per "
+         r"network\), got 6"),
     ],
     "06_gardner": [
-        ("kappa", 0, r"kappa must be in \(0, 2\], got 0"),
+        ("kappa", 0, r"kappa must be a number in \(0, 2\], got 0"),
         ("capacity_sizes", [100, 50], "capacity_sizes must be an increasing list of at least 2 integers >= 20"),
-        ("excitatory_fraction", 0.3, r"excitatory_fraction must be in \(0.5, 1\], got 0.3"),
-        ("norm_bound", -1, "norm_bound must be a number > 0, got -1"),
-        ("network_coding", [0.3], "network_coding must be a list of 2 coding levels"),
-        ("balance_codings", [[0.5]], r"balance_codings must be a list of \[a_E, a_I\] pairs"),
+        ("excitatory_fraction", 0.3, r"excitatory_fraction must be a number in \(0.5, 1\], got 0.3"),
+        ("norm_bound", -1, "norm_bound must be a finite number > 0, got -1"),
+        ("norm_bound", float("inf"), "norm_bound must be a finite number > 0, got inf"),
+        ("network_coding", [0.3], r"network_coding must be a list of 2 numbers in \[0.05, 0.5\], got \[0.3\]"),
+        ("balance_codings", [[0.5]], r"balance_codings must be a non-empty list of lists of 2 numbers in "
+         r"\[0.01, 0.95\], got \[\[0.5\]\] \(item 1, \[0.5\], is not a list of 2 numbers"),
         ("checkpoint_dir", 3, "checkpoint_dir must be a folder path or '', got 3"),
     ],
     "retrieval_point": [
-        ("load", 0, r"load must be in \(0, 3\], got 0"),
-        ("c", 0.001, r"c must be in \(0, 1\] with c \* \(n_neurons - 1\) >= 50 inputs per neuron, got 0.001"),
-        ("load", 0.0001, r"load: round\(alpha \* cN\) = 0 stored patterns; at least 1 is needed"),
-        ("amplitude", "big", r"amplitude must be in \(0, 50\], got 'big'"),
+        ("load", 0, r"load must be a number in \(0, 3\], got 0"),
+        ("c", 0.001, r"c \* \(n_neurons - 1\) >= 50 must hold \(at least 50 inputs per neuron\)"),
+        ("load", 0.0001, r"round\(load \* c \* n_neurons\) >= 1 must hold \(at least 1 stored pattern\)"),
+        ("amplitude", "big", r"amplitude must be a number in \(0, 50\], got 'big'"),
     ],
     "sweep_retrieval": [
-        ("loads", [0.1, 0.1], r"loads must be a list of distinct numbers in \(0, 3\]"),
+        ("loads", [0.1, 0.1], r"loads must be a non-empty list of numbers in \(0, 3\], all different, "
+         r"got \[0.1, 0.1\] \(a value is repeated\)"),
         ("workers", 0, "workers must be an integer >= 1, got 0"),
         ("out", "", "out must be a folder path, got ''"),
+        ("n_neurons", 500, "n_neurons must be an integer >= 1000, got 500"),
         # A value only the swept notebook rejects: the sweep stops before any run, with its message.
-        ("n_neurons", 500,
-         r"retrieval_point.ipynb rejects 16 of 16 points:[\s\S]*n_neurons must be an integer >= 1000"),
+        ("c", 0.001, r"retrieval_point.ipynb rejects 16 of 16 points:[\s\S]*c \* \(n_neurons - 1\) >= 50 must hold"),
     ],
     "appendix_benchmarks": [
-        ("results", 5, "results must be a path to the JSON file make bench writes, got 5"),
+        ("results", 5, "results must be a file path, got 5"),
         ("results", "no_such.json", r"results: no file no_such.json \(run make bench to write it\)"),
     ],
     "07_information": [
         ("n_repeats", 3, r"n_repeats must be an integer >= 5 \(the decoder's folds\), got 3"),
-        ("input_noise", -0.5, r"input_noise must be in \[0, 10\], got -0.5"),
-        ("n_population", 100, r"n_population must be an integer in \[1, n_recorded\], got 100"),
-        ("sweep_loads", [0.4, 0.1], "sweep_loads must be an increasing list of at least 2 loads"),
-        ("load", 0.01, r"load: round\(alpha \* cN\) = 2 stored patterns, fewer than the 8 familiar stimuli"),
-        ("dt", 0.01, r"dt must be in \[1e-4, 2e-3\] s, got 0.01"),
+        ("input_noise", -0.5, r"input_noise must be a number in \[0, 10\], got -0.5"),
+        ("n_population", 100, r"n_population <= n_recorded must hold \(the population is recorded\)"),
+        ("sweep_loads", [0.4, 0.1], "sweep_loads must be an increasing list of at least 2 numbers"),
+        ("load", 0.01, r"round\(load \* c \* n_neurons\) >= n_stimuli must hold \(a stored pattern for each "
+         "familiar stimulus\\); got c = 0.008, load = 0.01"),
+        ("dt", 0.01, r"dt must be a number in \[0.0001, 0.002\] s, got 0.01"),
     ],
 }
 #: "(61.2 s)", "(157 s so far)", "all checks passed (49 s)": run times in stored outputs.
@@ -222,7 +241,9 @@ def test_conventions(stem):
     )
     code = [cell for cell in notebook.cells if cell.cell_type == "code"]
     assert "parameters" in code[0].metadata.get("tags", []), "first code cell is tagged parameters"
-    assert "raise ValueError" in code[1].source or "_require" in code[1].source, "validation right after parameters"
+    assert "PARAMETERS = declare(" in code[1].source and "PARAMETERS.check(globals())" in code[1].source, (
+        "the parameters are declared and checked right after the parameters cell"
+    )
     assert any(cell.cell_type == "markdown" and re.search(r"^## Checks$", cell.source, re.M) for cell in notebook.cells)
     assert any("nbval-check-output" in cell.metadata.get("tags", []) for cell in code)
     assert notebook.metadata["kernelspec"]["name"] == "python3"
@@ -273,8 +294,39 @@ def test_papermill_rerun_with_small_parameters(stem, tmp_path):
 def test_bad_parameter_stops_naming_it(stem, name, value, message, tmp_path):
     with pytest.raises(papermill.PapermillExecutionError) as error:
         run_chapter(stem, tmp_path, {name: value})
-    assert error.value.ename == "ValueError"
+    assert error.value.ename in ("ParameterError", "ValueError")
     assert re.search(message, error.value.evalue), error.value.evalue
+
+
+def misspelled(name: str) -> str:
+    """A typo a user makes: a letter left out (n_neurons -> n_neurns, seed -> sed)."""
+    return name[:-2] + name[-1]
+
+
+@pytest.mark.notebooks
+@pytest.mark.parametrize("stem", STEMS)
+def test_a_misspelled_parameter_stops_the_run_naming_it(stem, tmp_path):
+    names = sweep.notebook_declaration(ROOT / "notebooks" / f"{stem}.ipynb").names
+    typo = misspelled(names[-1])
+    with pytest.raises(papermill.PapermillExecutionError) as error:
+        run_chapter(stem, tmp_path, {typo: 5})
+    assert error.value.ename == "ParameterError"
+    assert f"{typo} is not a parameter of this notebook (did you mean {names[-1]}?)" in error.value.evalue
+    assert f"the parameters are: {', '.join(names)}" in error.value.evalue
+    # the run stopped in the declaration's cell, before any other work
+    code = [cell for cell in nbformat.read(str(tmp_path / "out.ipynb"), as_version=4).cells
+            if cell.cell_type == "code"]
+    stopped = next(i for i, cell in enumerate(code) if "PARAMETERS.check(globals())" in cell.source)
+    assert not [cell for cell in code[stopped + 1:] if cell.execution_count], "cells ran after the check"
+
+
+@pytest.mark.parametrize("stem", STEMS)
+def test_papermill_reads_the_declared_parameters_from_the_parameters_cell(stem):
+    """papermill warns of unknown parameters by reading the parameters cell: it must see them all."""
+    path = ROOT / "notebooks" / f"{stem}.ipynb"
+    declared = sweep.notebook_declaration(path).names
+    assert sorted(papermill.inspect_notebook(str(path))) == sorted(declared)
+    assert sorted(sweep.notebook_parameters(path)) == sorted(declared), "every parameter has a literal default"
 
 
 @pytest.mark.notebooks

@@ -112,9 +112,8 @@ class Number(Kind):
                 and (self.below is None or value < self.below) and (self.at_most is None or value <= self.at_most))
 
     def problem(self, value):
-        if not (_is_number(value) and math.isfinite(value) and self._within(value)):
-            return ""
-        return None
+        finite = _is_number(value) and (isinstance(value, Integral) or math.isfinite(value))
+        return None if finite and self._within(value) else ""
 
 
 class Integer(Number):

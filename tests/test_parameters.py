@@ -47,6 +47,7 @@ def test_allowed_values_pass():
         ("n", True, "n must be an integer >= 1, got True"),
         ("c", math.inf, r"c must be a number in (0, 1], got inf"),
         ("c", "0.5", "c must be a number in (0, 1], got '0.5'"),
+        ("c", 10**400, "c must be a number in (0, 1], got 1000"),  # an int too large for a float
         ("window", math.nan, "window must be a finite number > 0 s, got nan"),
         ("window", -math.inf, "window must be a finite number > 0 s, got -inf"),
         ("loads", [0.1, 5.0, 0.2], "loads must be an increasing list of at least 3 numbers in (0, 3], "

@@ -261,6 +261,9 @@ def _read_rows(path: Path) -> tuple[pd.DataFrame, list[int]]:
                 raise RecordingsError(
                     f"line 1 (the header) has an empty column name in field {names.index('') + 1}"
                     + (" (a trailing comma?)" if names[-1] == "" else ""))
+            repeated = sorted({name for name in names if names.count(name) > 1})
+            if repeated:
+                raise RecordingsError(f"line 1 (the header) names column(s) {repeated} more than once")
             rows, lines = [], []
             for row in reader:
                 if not row or all(not field.strip() for field in row) and len(row) <= 1:

@@ -127,6 +127,12 @@ def test_the_loader_refuses_a_header_with_a_trailing_comma(tmp_path):
         data.load_recordings(recordings_file(tmp_path, GOOD_ROWS, header=HEADER.replace("\n", ",\n")), min_stimuli=3)
 
 
+def test_the_loader_refuses_a_column_named_twice(tmp_path):
+    header = HEADER.replace("window", "trial")
+    with pytest.raises(data.RecordingsError, match=r"the header\) names column\(s\) \['trial'\] more than once"):
+        data.load_recordings(recordings_file(tmp_path, GOOD_ROWS, header=header), min_stimuli=3)
+
+
 def test_booleans_and_huge_counts_are_refused_in_a_table_too():
     table = small_table()
     with pytest.raises(data.RecordingsError, match="'spike_count'.*row 0 has True"):

@@ -518,10 +518,30 @@ def _stop_on_sigterm():
         signal.signal(signal.SIGTERM, previous)
 
 
+def _end_with_parent() -> None:
+    """Stop this run, and the kernel it started, as soon as the sweep that started it is gone.
+
+    A sweep killed outright (SIGKILL, a lost terminal) cannot stop its runs; each run watches for
+    that itself, so no run outlives its sweep by more than half a second.
+    """
+    import threading
+
+    parent = os.getppid()
+
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        _stop_tree(os.getpid(), include_root=False)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="end-with-parent", daemon=True).start()
+
+
 def _worker(connection, point: dict, job: tuple) -> None:
     """One local run, in its own process: execute it and send back its record and notebook."""
     # Ctrl-C reaches the terminal's whole process group; a run leaves it, and the sweep stops its runs itself.
     os.setpgrp()
+    _end_with_parent()
     source, name, workdir, threads, timeout = job
     connection.send(execute_run(source, name, point, workdir, threads, timeout))
     connection.close()
@@ -540,15 +560,15 @@ def _death_record(point: dict, exitcode: int | None) -> dict:
             "worker": os.uname().nodename}
 
 
-def _stop_processes(processes) -> None:
-    """Stop the runs' processes and everything they started (their kernels run in sessions of their own)."""
+def _stop_tree(pid: int, include_root: bool = True) -> None:
+    """Terminate a process and everything under it (kernels run in sessions of their own); kill what stays."""
     import psutil
 
-    tree = []
-    for process in processes:
-        with contextlib.suppress(psutil.NoSuchProcess):
-            parent = psutil.Process(process.pid)
-            tree += [*parent.children(recursive=True), parent]
+    try:
+        root = psutil.Process(pid)
+        tree = [*root.children(recursive=True), *([root] if include_root else [])]
+    except psutil.NoSuchProcess:
+        return
     for member in tree:
         with contextlib.suppress(psutil.NoSuchProcess):
             member.terminate()
@@ -557,8 +577,16 @@ def _stop_processes(processes) -> None:
         with contextlib.suppress(psutil.NoSuchProcess):
             member.kill()
     psutil.wait_procs(alive, timeout=5)
+
+
+def _stop_processes(processes) -> None:
+    """Stop the runs' processes and everything they started; join them, so that exiting waits for none."""
     for process in processes:
-        process.join(timeout=1)
+        if process.pid is not None:
+            _stop_tree(process.pid)
+    for process in processes:
+        if process.pid is not None:
+            process.join(timeout=1)
 
 
 def _run_locally(pending: list[dict], workers: int, job: tuple, keep: Callable) -> None:
@@ -595,8 +623,11 @@ def _run_locally(pending: list[dict], workers: int, job: tuple, keep: Callable) 
                 del running[process]
                 keep(record, executed)
     finally:
-        if running:
-            _stop_processes(list(running))
+        # every run still going, including one whose start a Ctrl-C interrupted: Python would otherwise
+        # wait for it at exit
+        stray = [process for process in multiprocessing.active_children() if process not in running]
+        if running or stray:
+            _stop_processes(list(running) + stray)
 
 
 def _run_on_cluster(scheduler: str, pending: list[dict], job: tuple, keep: Callable) -> None:

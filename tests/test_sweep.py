@@ -173,9 +173,15 @@ def test_a_killed_local_sweep_resumes_with_no_run_duplicated_or_missing(tmp_path
                                stderr=subprocess.DEVNULL)
     try:
         wait_for_records(out, 2, process)
+        tree = sweep_tree(process)
     finally:
-        os.killpg(process.pid, signal.SIGKILL)  # as a lost machine would: no chance to clean up
+        os.killpg(process.pid, signal.SIGKILL)  # as a lost terminal would: no chance to clean up
         process.wait()
+    # its runs notice and stop, with their kernels
+    deadline = time.monotonic() + 15
+    while still_alive(tree) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not still_alive(tree), f"runs outlived a killed sweep: {[p.cmdline() for p in still_alive(tree)]}"
     first = records(out)
     assert 2 <= len(first) < 6
     lines = []
@@ -290,7 +296,11 @@ def test_a_stopped_sweep_keeps_its_finished_runs_and_leaves_no_process_behind(tm
             os.killpg(process.pid, signal_number)
         else:
             process.send_signal(signal_number)
-        assert process.wait(timeout=30) == status
+        try:  # communicate reads standard error as it comes, so a full pipe cannot hold the sweep up
+            _, stderr = process.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"the sweep did not stop in 30 s; still running: {[p.cmdline() for p in still_alive(tree)]}")
+        assert process.returncode == status
         stopped_in = time.monotonic() - signalled
         deadline = time.monotonic() + 10
         while still_alive(tree) and time.monotonic() < deadline:
@@ -302,7 +312,7 @@ def test_a_stopped_sweep_keeps_its_finished_runs_and_leaves_no_process_behind(tm
     assert stopped_in < 20, f"the sweep took {stopped_in:.0f} s to stop"
     kept = records(out)
     assert len(kept) == 1 and next(iter(kept.values()))["status"] == "done", "the finished run is kept"
-    assert "run the same sweep again to resume" in process.stderr.read()
+    assert "run the same sweep again to resume" in stderr
 
 
 @pytest.mark.notebooks

@@ -12,9 +12,9 @@ from .parameters import Integer, Kind, Number
 
 
 def _checked(name: str, value, kind: Kind):
-    detail = kind.problem(value)
-    if detail is not None:
-        raise ValueError(f"{name} must be {kind.describe()}, got {value!r}" + (f" ({detail})" if detail else ""))
+    refusal = kind.refusal(name, value)
+    if refusal is not None:
+        raise ValueError(refusal)
     return value
 
 

@@ -84,6 +84,13 @@ class Kind:
     def problem(self, value) -> str | None:
         raise NotImplementedError
 
+    def refusal(self, name: str, value) -> str | None:
+        """The message that refuses ``value`` for ``name`` ("n must be an integer >= 1, got 0"), or None."""
+        detail = self.problem(value)
+        if detail is None:
+            return None
+        return f"{name} must be {self.describe()}, got {value!r}" + (f" ({detail})" if detail else "")
+
     def __repr__(self) -> str:
         return f"<{self.describe()}>"
 
@@ -342,8 +349,8 @@ class Rule:
     def __init__(self, condition: str, why: str):
         self.condition, self.why = condition, why
         self.tree = ast.parse(condition, mode="eval")
-        _evaluate_names = {node.id for node in ast.walk(self.tree) if isinstance(node, ast.Name)}
-        self.names = sorted(_evaluate_names - set(_FUNCTIONS))
+        named = {node.id for node in ast.walk(self.tree) if isinstance(node, ast.Name)}
+        self.names = sorted(named - set(_FUNCTIONS))
 
     def problem(self, values: Mapping) -> str | None:
         if _evaluate(self.tree, values):
@@ -382,12 +389,11 @@ class Declaration:
             if name not in values:
                 problems.append(f"{name} is declared but has no value (the parameters cell must set it)")
                 continue
-            detail = kind.problem(values[name])
-            if detail is None:
+            refusal = kind.refusal(name, values[name])
+            if refusal is None:
                 allowed.add(name)
             else:
-                problems.append(f"{name} must be {kind.describe()}, got {values[name]!r}"
-                                + (f" ({detail})" if detail else ""))
+                problems.append(refusal)
         for rule in self.rules:
             if set(rule.names) <= allowed:
                 why = rule.problem(values)

@@ -5,3 +5,6 @@ other way round.
 """
 
 __version__ = "0.1.0"
+
+# Fixes numba's threading layer before any kernel runs (see helpers.threads).
+from . import threads  # noqa: E402, F401

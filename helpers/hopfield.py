@@ -30,7 +30,7 @@ import numba
 import numpy as np
 from scipy import optimize, special
 
-from . import _validate
+from . import _validate, threads
 from .rng import RandomLike, as_generator
 
 #: Neuron values of the classic model and of 0/1 ("binary") neurons.
@@ -657,7 +657,8 @@ def _fields_kernel(weights, state, field):
 def _fields(weights, state):
     """``h = W S`` accumulated in float64 (the kernel then updates it flip by flip)."""
     field = np.empty(weights.shape[0], dtype=np.float64)
-    _fields_kernel(weights, state, field)
+    with threads.for_work(weights.size):
+        _fields_kernel(weights, state, field)
     return field
 
 

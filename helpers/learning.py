@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
-from . import _checkpoint, _validate
+from . import _checkpoint, _validate, threads
 from .network import (
     PAPER_INTEGRATION,
     Connectivity,
@@ -147,7 +147,8 @@ def learn_online(
         rates[mu] = evoked
         post = np.ascontiguousarray(post_factor(evoked, rule), dtype=np.float32)
         pre = np.ascontiguousarray(pre_factor(evoked, rule, q_g), dtype=np.float32)
-        _learn_pattern(connectivity.indptr, connectivity.indices, values, post, pre, scale, keep, bound)
+        with threads.for_work(connectivity.n_synapses):
+            _learn_pattern(connectivity.indptr, connectivity.indices, values, post, pre, scale, keep, bound)
         if checkpoint is not None and ((mu + 1) % save_every == 0 or mu + 1 == n_patterns):
             _checkpoint.save(checkpoint, key=key, done=mu + 1, values=values, rates=rates)
     return OnlineLearning(weights=weights, rates=rates)

@@ -20,7 +20,7 @@ import numba
 import numpy as np
 from scipy import sparse, stats
 
-from . import _validate
+from . import _validate, threads
 from .rng import RandomLike, as_generator
 from .rules import RuleParams, balanced_q_g, correlated_average, gaussian_moments, post_factor, pre_factor
 from .transfer import TransferParams, phi
@@ -185,7 +185,8 @@ class SparseWeights:
         if rates.shape != (self.n_neurons,):
             raise ValueError(f"rates must have shape ({self.n_neurons},), got {rates.shape}")
         out = np.empty(self.n_neurons)
-        _field(self.connectivity.indptr, self.connectivity.indices, self.values, rates, out)
+        with threads.for_work(self.connectivity.n_synapses):
+            _field(self.connectivity.indptr, self.connectivity.indices, self.values, rates, out)
         return out
 
 
@@ -285,7 +286,8 @@ def hebbian_weights(
     factors = _factors(patterns, transfer, rule, from_inputs=True)
     values = np.empty(connectivity.n_synapses, dtype=np.float32)
     scale = np.float32(weight_scale(rule, connectivity))
-    _hebbian_kernel(connectivity.indptr, connectivity.indices, factors.post, factors.pre, scale, values)
+    with threads.for_work(connectivity.n_synapses * factors.post.shape[1]):
+        _hebbian_kernel(connectivity.indptr, connectivity.indices, factors.post, factors.pre, scale, values)
     return SparseWeights(connectivity, values)
 
 
@@ -662,9 +664,14 @@ def run_rates(
         inputs = inputs.astype(np.float32)
         kernel, as_rates = _euler_steps, lambda x: x.astype(np.float64)
 
+    # Work per step, for the thread count: every synapse once per block of trials.
+    work = conn.n_synapses * (state.shape[1] if state.ndim == 2 else 1)
+
     def advance(state, steps):
-        gain32, leak, r_max, beta, h0 = constants
-        return kernel(conn.indptr, conn.indices, weights.values, state, inputs, gain32, steps, leak, r_max, beta, h0)
+        with threads.for_work(work):
+            gain32, leak, r_max, beta, h0 = constants
+            values = weights.values
+            return kernel(conn.indptr, conn.indices, values, state, inputs, gain32, steps, leak, r_max, beta, h0)
 
     if record_every is None:
         return as_rates(advance(state, n_steps))

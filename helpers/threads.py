@@ -1,0 +1,110 @@
+"""How the package uses the cores: one place for every threading choice.
+
+The book runs on laptops and shared cluster nodes, where other programs compete for the cores.
+Measured on a two-core machine with two spinning processes beside it (issue 24), the choices
+below keep every kernel at least as fast as on one thread, and idle they lose little:
+
+* **Threading layer: numba's ``workqueue``.** Its pool threads sleep when they have no work.
+  Numba's default layer on Linux is OpenMP, whose threads spin while they wait for the next
+  parallel region; a rate network opens one region per Euler step, and under load a spinning
+  thread takes the core its partner needs, so the step took up to 8 times longer than on one
+  thread. OpenMP's passive wait (``OMP_WAIT_POLICY=passive``) was slower still under load at
+  N = 10 000. A user who sets ``NUMBA_THREADING_LAYER`` keeps their choice; if that choice is
+  OpenMP, the wait policy defaults to passive here unless ``OMP_WAIT_POLICY`` is set too.
+* **Thread count by problem size** (``threads_for``). A parallel region costs tens of
+  microseconds idle and milliseconds when a thread has to wait for a core, so work below
+  ``MIN_PARALLEL_WORK`` elements per region runs on one thread (at N = 2 000 a two-thread rate
+  step once took 9.1 ms against 0.14 ms on one thread). Every parallel kernel here splits its
+  work by rows, each row summed by one thread in a fixed order, so the results do not depend on
+  the thread count: choosing it is a question of speed only.
+* **BLAS inside optimisers: one thread** (``one_blas_thread``). Fits that call an optimiser
+  thousands of times on small arrays (chapter 1's L-BFGS-B) gain nothing from OpenBLAS's threads,
+  which busy-wait between calls and under load turned a 60 s chapter into 22 minutes.
+* **Spiking kernels (Part II)** must not open a parallel region per time step: at 10^4 steps per
+  simulated second that is the failure above, ten thousand times a second. They synchronise at
+  most once per minimum synaptic delay, or run independent trials or networks in parallel. Their
+  random draws come from ``helpers.rng``'s counter-based generator, whose numbers are a function
+  of (seed, stream, counter): the same seed gives the same spikes at any thread count, and a run
+  saved with its counter resumes bit-exactly. Numba's built-in generator has per-thread hidden
+  state and gives neither.
+
+Import this module before any numba kernel runs (``helpers`` does so on import): the layer is
+fixed when numba starts its first parallel region.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+
+import numba
+
+#: Numba's threading layer for the package, unless the user chose one (``NUMBA_THREADING_LAYER``).
+THREADING_LAYER = "workqueue"
+#: Elements of work (synapses read, matrix entries) per parallel region below which one thread
+#: runs it. About 0.3 ms of work on one core: far above the cost of a region when the machine is
+#: idle, and still above it when a thread must wait for a busy core.
+MIN_PARALLEL_WORK = 1_000_000
+
+
+def _choose_layer() -> None:
+    if "NUMBA_THREADING_LAYER" not in os.environ:
+        numba.config.THREADING_LAYER = THREADING_LAYER
+    elif os.environ["NUMBA_THREADING_LAYER"].lower() in ("omp", "openmp"):
+        os.environ.setdefault("OMP_WAIT_POLICY", "passive")
+
+
+_choose_layer()
+
+
+def threads_for(work: int) -> int:
+    """Threads for one parallel region of ``work`` elements: 1 below ``MIN_PARALLEL_WORK``, else all.
+
+    "All" is numba's current setting (``NUMBA_NUM_THREADS``, or ``numba.set_num_threads``), so a
+    user who limits the package to fewer threads is obeyed.
+    """
+    if work < MIN_PARALLEL_WORK:
+        return 1
+    return _ceiling()
+
+
+def _ceiling() -> int:
+    return _limit if _limit is not None else numba.get_num_threads()
+
+
+_limit: int | None = None  # the thread count outside any ``for_work`` block, fixed on entry
+
+
+@contextlib.contextmanager
+def for_work(work: int):
+    """Run the numba kernels inside the block on ``threads_for(work)`` threads, then restore."""
+    global _limit
+    before = numba.get_num_threads()
+    outer = _limit
+    if outer is None:
+        _limit = before
+    numba.set_num_threads(threads_for(work))
+    try:
+        yield
+    finally:
+        numba.set_num_threads(before)
+        _limit = outer
+
+
+_controller = None  # threadpoolctl's view of the loaded BLAS libraries, found once (about 7 ms)
+
+
+@contextlib.contextmanager
+def one_blas_thread():
+    """Limit the BLAS libraries (OpenBLAS, MKL) to one thread inside the block.
+
+    Cheap enough (about 0.05 ms) to wrap each fit. The libraries are looked up on first use, by
+    which time numpy and scipy have loaded theirs.
+    """
+    global _controller
+    if _controller is None:
+        from threadpoolctl import ThreadpoolController
+
+        _controller = ThreadpoolController()
+    with _controller.limit(limits=1, user_api="blas"):
+        yield

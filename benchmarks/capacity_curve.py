@@ -28,7 +28,7 @@ import time
 import numpy as np
 from scipy import optimize
 
-from benchmarks._measure import machine, report
+from benchmarks._measure import add_conditions_argument, machine, report_conditions
 from helpers import gardner
 
 LOADS = (1.8, 1.9, 2.0, 2.1, 2.2)
@@ -115,9 +115,9 @@ def main(argv=None):
     parser.add_argument("--n", type=int, default=500)
     parser.add_argument("--samples", type=int, default=20)
     parser.add_argument("--json", help="also write the result to this JSON file")
+    add_conditions_argument(parser)
     args = parser.parse_args(argv)
-    result = run(args.n, args.samples)
-    report(result, show(result), args.json)
+    report_conditions(lambda: run(args.n, args.samples), show, args)
 
 
 if __name__ == "__main__":

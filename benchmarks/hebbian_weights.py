@@ -20,7 +20,7 @@ import argparse
 
 import numpy as np
 
-from benchmarks._measure import machine, median_time, peak_memory, report
+from benchmarks._measure import add_conditions_argument, machine, median_time, peak_memory, report_conditions
 from helpers import network
 from helpers.rules import PUBLISHED_RULE, balanced_q_g, post_factor, pre_factor
 from helpers.transfer import PUBLISHED_MEDIANS, phi
@@ -123,9 +123,9 @@ def main(argv=None):
     parser.add_argument("--p", type=int, default=200)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--json", help="also write the result to this JSON file")
+    add_conditions_argument(parser)
     args = parser.parse_args(argv)
-    result = run(args.n, args.c, args.p, args.repeats)
-    report(result, show(result), args.json)
+    report_conditions(lambda: run(args.n, args.c, args.p, args.repeats), show, args)
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ import argparse
 
 import numpy as np
 
-from benchmarks._measure import machine, median_time, report
+from benchmarks._measure import add_conditions_argument, machine, median_time, report_conditions
 from helpers import hopfield
 
 
@@ -127,9 +127,9 @@ def main(argv=None):
     parser.add_argument("--p", type=int, default=1_000)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--json", help="also write the result to this JSON file")
+    add_conditions_argument(parser)
     args = parser.parse_args(argv)
-    result = run(args.n, args.p, repeats=args.repeats)
-    report(result, show(result), args.json)
+    report_conditions(lambda: run(args.n, args.p, repeats=args.repeats), show, args)
 
 
 if __name__ == "__main__":

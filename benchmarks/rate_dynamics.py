@@ -35,7 +35,15 @@ import argparse
 import numba
 import numpy as np
 
-from benchmarks._measure import interleaved_median_times, machine, median_time, report
+from benchmarks._measure import (
+    IDLE_SHARE,
+    LoadMeter,
+    add_conditions_argument,
+    interleaved_median_times,
+    machine,
+    median_time,
+    report_conditions,
+)
 from helpers import network
 from helpers.rules import PUBLISHED_RULE
 from helpers.transfer import PUBLISHED_MEDIANS, phi
@@ -68,6 +76,18 @@ def read_bandwidth(n_bytes: int = 512 * 2**20, repeats: int = 5) -> float:
     chunks = 64 * numba.get_num_threads()
     seconds = median_time(lambda: _parallel_sum(values, chunks), repeats)
     return values.nbytes / seconds
+
+
+def probe_bandwidth() -> dict:
+    """``read_bandwidth`` with the share of the CPU other programs took meanwhile.
+
+    A probe taken while other work ran reads low (5.6 GB/s once, under load), and every fraction
+    of the bound computed from it would be meaningless: ``degraded`` says so.
+    """
+    with LoadMeter() as meter:
+        bandwidth = read_bandwidth()
+    degraded = None if meter.share is None else meter.share > IDLE_SHARE
+    return {"bytes_per_s": bandwidth, "others_cpu_share": meter.share, "degraded": degraded}
 
 
 def scipy_step(matrix, rates, leak, transfer):
@@ -209,10 +229,13 @@ def _as32(transfer):
     return type("Transfer32", (), {k: np.float32(getattr(transfer, k)) for k in ("r_max", "beta", "h0")})
 
 
-def run(workloads=WORKLOADS, repeats: int = 20) -> dict:
-    bandwidth = read_bandwidth()
+def run(workloads=WORKLOADS, repeats: int = 20, probe: dict | None = None) -> dict:
+    """Every workload; the bound from ``probe`` (``probe_bandwidth()``), taken now if not given."""
+    probe = probe_bandwidth() if probe is None else probe
+    bandwidth = probe["bytes_per_s"]
     return {
         "read_bandwidth_bytes_per_s": bandwidth,
+        "bandwidth_probe": probe,
         "workloads": [run_workload(n, c, repeats, bandwidth) for n, c in workloads],
         "machine": machine(),
     }
@@ -220,6 +243,8 @@ def run(workloads=WORKLOADS, repeats: int = 20) -> dict:
 
 def show(result: dict) -> str:
     lines = [f"read bandwidth (parallel sum over 512 MiB): {result['read_bandwidth_bytes_per_s'] / 1e9:.1f} GB/s"]
+    if result.get("bandwidth_probe", {}).get("degraded"):
+        lines.append("the probe ran beside other work and reads low: the fractions of the bound are not meaningful")
     for work in result["workloads"]:
         w = work["workload"]
         lines += [
@@ -254,9 +279,11 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=20)
     parser.add_argument("--json", help="also write the result to this JSON file")
+    add_conditions_argument(parser)
     args = parser.parse_args(argv)
-    result = run(repeats=args.repeats)
-    report(result, show(result), args.json)
+    # The bandwidth is probed once, before any background load: the bound of both conditions.
+    probe = probe_bandwidth()
+    report_conditions(lambda: run(repeats=args.repeats, probe=probe), show, args)
 
 
 if __name__ == "__main__":

@@ -1,15 +1,20 @@
 """All benchmarks in one table: each workload, this project, the baseline, their ratio.
 
 Reads the JSON files that ``make bench`` writes under ``runs/benchmarks/`` (one per benchmark),
-prints one table (workload, this project's time, the baseline and its time, the ratio, and for
-the memory-bound rate step the fraction of the machine's bandwidth bound), and writes it with the
-machine it ran on to ``benchmarks/results/latest.json``, the record the book's appendix shows.
+prints one table (condition, workload, this project's time, the baseline and its time, the ratio,
+and for the memory-bound rate step the fraction of the machine's bandwidth bound), and writes it
+with the machine it ran on to ``runs/benchmarks/latest.json``. ``make bench SAVE=1`` also copies
+it to ``benchmarks/results/latest.json``, the committed record the book's appendix shows.
+
+Each benchmark runs twice: "idle" (the machine as it is; its load is recorded, and a run beside
+other work says so) and "busy" (beside one spinning process per core of its own making), so that
+the table shows what a user meets on a shared machine as well as on a quiet one.
 
 A benchmark whose file is missing, or a baseline that was not installed, is listed as missing,
 never filled in. Every ratio comes from one benchmark run: the project and its baseline timed in
 the same process, on the same inputs, after checking that they agree.
 
-Run: ``python -m benchmarks.summary [--runs runs/benchmarks] [--out benchmarks/results/latest.json]``.
+Run: ``python -m benchmarks.summary [--runs runs/benchmarks] [--out runs/benchmarks/latest.json]``.
 """
 
 from __future__ import annotations
@@ -115,21 +120,26 @@ ROWS = {"hebbian_weights": hebbian_rows, "rate_dynamics": rate_rows, "hopfield_r
 def summarise(runs) -> dict:
     """The table from the benchmark files in the folder ``runs``, with the machine and the bandwidth."""
     runs = Path(runs)
-    rows, machine, bandwidth, roofline, folded = [], None, None, [], []
+    rows, machine, bandwidth, probe, roofline, folded = [], None, None, None, [], []
     for name in BENCHMARKS:
         path = runs / f"{name}.json"
         if not path.is_file():
             rows.append(_missing(name, f"no {path.name} (run make bench)"))
             continue
         result = json.loads(path.read_text())
-        rows.extend(ROWS[name](result))
+        # Each benchmark ran idle and busy (a file from before the busy runs holds one idle run).
+        conditions = result.get("conditions", {"idle": result})
+        for condition, part in conditions.items():
+            rows.extend({**row, "condition": condition, "load": part.get("load")} for row in ROWS[name](part))
         machine = machine or result.get("machine")
         if name == "rate_dynamics":
-            bandwidth = result["read_bandwidth_bytes_per_s"]
-            roofline = rate_roofline(result)
-            folded = folded_gathers(result)
+            idle = conditions.get("idle") or next(iter(conditions.values()))
+            bandwidth = idle["read_bandwidth_bytes_per_s"]
+            probe = idle.get("bandwidth_probe")
+            roofline = rate_roofline(idle)
+            folded = folded_gathers(idle)
     return {"date": date.today().isoformat(), "machine": machine, "read_bandwidth_bytes_per_s": bandwidth,
-            "rows": rows, "roofline": roofline, "folded_gathers": folded}
+            "bandwidth_probe": probe, "rows": rows, "roofline": roofline, "folded_gathers": folded}
 
 
 def folded_gathers(result: dict) -> list[dict]:
@@ -171,20 +181,24 @@ def show(summary: dict) -> str:
     if summary["read_bandwidth_bytes_per_s"]:
         bandwidth = summary["read_bandwidth_bytes_per_s"] / 1e9
         lines.append(f"read bandwidth (parallel sum over 512 MiB): {bandwidth:.1f} GB/s")
-    lines.append(f"{'workload':<58} {'this project':<46} {'s':>9} {'baseline':<44} {'s':>9} "
+        if (summary.get("bandwidth_probe") or {}).get("degraded"):
+            lines.append("the bandwidth probe ran beside other work and reads low: the fractions of the bound "
+                         "are not meaningful")
+    lines.append(f"{'condition':<9} {'workload':<58} {'this project':<46} {'s':>9} {'baseline':<44} {'s':>9} "
                  f"{'ratio':>6} {'of bound':>8}  target")
     for row in summary["rows"]:
+        condition = f"{row.get('condition', ''):<9} "
         if row.get("missing") and row["project_seconds"] is None:
-            lines.append(f"{row['workload']:<58} missing: {row['missing']}")
+            lines.append(f"{condition}{row['workload']:<58} missing: {row['missing']}")
             continue
         baseline = row["baseline"] or ""
         if row["baseline_seconds"] is None:
-            lines.append(f"{row['workload']:<58} {row['project']:<46} {row['project_seconds']:>9.4g} "
+            lines.append(f"{condition}{row['workload']:<58} {row['project']:<46} {row['project_seconds']:>9.4g} "
                          f"{baseline:<44} missing: {row.get('missing', '')}")
             continue
         bound = f"{row['fraction_of_bound']:.2f}" if row["fraction_of_bound"] is not None else ""
         verdict = f"{row['target']}: {'met' if row['met'] else 'missed'}" if row["target"] else ""
-        lines.append(f"{row['workload']:<58} {row['project']:<46} {row['project_seconds']:>9.4g} "
+        lines.append(f"{condition}{row['workload']:<58} {row['project']:<46} {row['project_seconds']:>9.4g} "
                      f"{baseline:<44} {row['baseline_seconds']:>9.4g} {row['ratio']:>6.2f} {bound:>8}  {verdict}")
     for entry in summary.get("folded_gathers", []):
         lines.append(f"diagnostic, {entry['workload']}, 8 trials, every gather folded into "
@@ -200,7 +214,8 @@ def show(summary: dict) -> str:
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", default="runs/benchmarks", help="folder of the benchmarks' JSON files")
-    parser.add_argument("--out", default="benchmarks/results/latest.json", help="where to write the table")
+    parser.add_argument("--out", default="runs/benchmarks/latest.json",
+                        help="where to write the table (make bench SAVE=1 also copies it to benchmarks/results/)")
     args = parser.parse_args(argv)
     summary = summarise(args.runs)
     print(show(summary))

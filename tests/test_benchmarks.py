@@ -113,3 +113,59 @@ def test_summary_collects_every_ratio_and_reports_what_is_missing(tmp_path):
     assert "missing: no capacity_curve.json" in text and "ratio" in text and "folded into 100 rows" in text
     summary.main(["--runs", str(tmp_path), "--out", str(tmp_path / "out" / "latest.json")])
     assert json.loads((tmp_path / "out" / "latest.json").read_text())["rows"] == json.loads(json.dumps(table["rows"]))
+
+
+def test_a_busy_machine_is_measured_as_busy_and_its_load_is_stopped_after():
+    import os
+    import time
+
+    import psutil
+
+    from benchmarks._measure import LoadMeter, background_load
+
+    with background_load(os.cpu_count()) as _, LoadMeter() as meter:
+        spinners = psutil.Process().children()
+        time.sleep(1.0)
+    # One spinning process per core: other programs took most of the CPU (the sleep took none).
+    assert meter.share is not None and meter.share > 0.5, meter.share
+    assert len(spinners) == os.cpu_count()
+    assert not any(spinner.is_running() and spinner.status() != psutil.STATUS_ZOMBIE for spinner in spinners)
+
+
+def test_idle_and_busy_run_the_benchmark_twice_and_record_the_load():
+    import os
+
+    import pytest
+
+    from benchmarks._measure import idle_and_busy
+
+    calls = []
+    results = idle_and_busy(lambda: calls.append(1) or {"value": len(calls)})
+    assert list(results) == ["idle", "busy"] and [r["value"] for r in results.values()] == [1, 2]
+    assert results["idle"]["load"]["background_processes"] == 0
+    assert results["busy"]["load"]["background_processes"] == os.cpu_count()
+    assert results["busy"]["load"]["idle"] is False
+    with pytest.raises(ValueError, match="condition must be 'idle' or 'busy', got 'quiet'"):
+        idle_and_busy(dict, ("quiet",))
+
+
+def test_summary_shows_each_condition_and_flags_a_degraded_bandwidth_probe(tmp_path):
+    import json
+
+    from benchmarks import summary
+
+    step = rate_dynamics.run_workload(n=500, c=0.1, repeats=1, bandwidth=1e10)
+    probe = {"bytes_per_s": 1e10, "others_cpu_share": 0.4, "degraded": True}
+    part = {"read_bandwidth_bytes_per_s": 1e10, "bandwidth_probe": probe, "workloads": [step]}
+    loads = {"idle": {"background_processes": 0, "others_cpu_share": 0.02, "idle": True},
+             "busy": {"background_processes": 2, "others_cpu_share": 0.9, "idle": False}}
+    result = {"conditions": {name: {**part, "load": load} for name, load in loads.items()}, "machine": {"cpu": "t"}}
+    (tmp_path / "rate_dynamics.json").write_text(json.dumps(result))
+    table = summary.summarise(tmp_path)
+    steps = [row for row in table["rows"] if row["workload"].startswith("rate-network")]
+    assert [row["condition"] for row in steps] == ["idle", "idle", "busy", "busy"]
+    assert steps[2]["load"]["others_cpu_share"] == 0.9
+    assert table["bandwidth_probe"]["degraded"] and len(table["roofline"]) == 5  # the roofline: idle only
+    text = summary.show(table)
+    assert "reads low: the fractions of the bound are not meaningful" in text
+    assert any(line.startswith("busy      rate-network Euler step") for line in text.splitlines())

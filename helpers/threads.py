@@ -42,8 +42,9 @@ import numba
 #: Numba's threading layer for the package, unless the user chose one (``NUMBA_THREADING_LAYER``).
 THREADING_LAYER = "workqueue"
 #: Elements of work (synapses read, matrix entries) per parallel region below which one thread
-#: runs it. About 0.3 ms of work on one core: far above the cost of a region when the machine is
-#: idle, and still above it when a thread must wait for a busy core.
+#: runs it: about a millisecond on one core (a rate step gathers at about 1 ns per synapse), far
+#: above what opening a region costs on an idle machine and comparable to the wait for a core on
+#: a busy one.
 MIN_PARALLEL_WORK = 1_000_000
 
 

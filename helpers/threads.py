@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
 
 import numba
 
@@ -71,27 +72,29 @@ def threads_for(work: int) -> int:
     return _ceiling()
 
 
+# The thread count outside any ``for_work`` block, fixed on entry to the outermost one. Per Python
+# thread, as numba's own setting is (a threaded Dask worker may run several networks at once).
+_outermost = threading.local()
+
+
 def _ceiling() -> int:
-    return _limit if _limit is not None else numba.get_num_threads()
-
-
-_limit: int | None = None  # the thread count outside any ``for_work`` block, fixed on entry
+    limit = getattr(_outermost, "limit", None)
+    return limit if limit is not None else numba.get_num_threads()
 
 
 @contextlib.contextmanager
 def for_work(work: int):
     """Run the numba kernels inside the block on ``threads_for(work)`` threads, then restore."""
-    global _limit
     before = numba.get_num_threads()
-    outer = _limit
+    outer = getattr(_outermost, "limit", None)
     if outer is None:
-        _limit = before
+        _outermost.limit = before
     numba.set_num_threads(threads_for(work))
     try:
         yield
     finally:
         numba.set_num_threads(before)
-        _limit = outer
+        _outermost.limit = outer
 
 
 _controller = None  # threadpoolctl's view of the loaded BLAS libraries, found once (about 7 ms)

@@ -9,7 +9,9 @@ Baselines, as a competent numpy/scipy user would write them:
 * ``dense product, then mask``: ``(F @ G.T)`` through BLAS, then the synapses picked out. The
   obvious construction; it holds an N x N matrix.
 * ``row blocks through BLAS``: the same product one block of post-synaptic rows at a time, so only
-  a block x N slab is alive. The block size is scanned and the fastest is the baseline.
+  a block x N slab is alive, at three block sizes.
+
+The fastest of these is the baseline for both time and peak memory, whichever it is.
 
 Run: ``python -m benchmarks.hebbian_weights [--n 10000 --c 0.05 --p 200] [--json out.json]``.
 """
@@ -82,7 +84,9 @@ def run(n: int, c: float, p: int, repeats: int, seed: int = 0) -> dict:
         rows.append({"construction": name, "seconds": median_time(build, repeats), "peak_bytes": peak_memory(build)})
     ours = rows[0]
     baselines = rows[1:]
-    best = min((row for row in baselines if row["construction"].startswith("row blocks")), key=lambda r: r["seconds"])
+    # Time and memory are both judged against the fastest baseline a user could write, whichever it
+    # is (the dense product, then mask, was the fastest in one run).
+    best = min(baselines, key=lambda r: r["seconds"])
     for row in rows:
         row["time_vs_kernel"] = row["seconds"] / ours["seconds"]
         row["memory_vs_kernel"] = row["peak_bytes"] / ours["peak_bytes"]

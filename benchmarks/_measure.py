@@ -186,7 +186,7 @@ def add_conditions_argument(parser) -> None:
     )
 
 
-def report_conditions(run, show, args, **extra) -> None:
+def report_conditions(run, show, args) -> None:
     """Run a benchmark under each of ``args.conditions``, print each table and save them together."""
     conditions = tuple(name.strip() for name in args.conditions.split(",") if name.strip())
     results = idle_and_busy(run, conditions)
@@ -200,7 +200,7 @@ def report_conditions(run, show, args, **extra) -> None:
         else:
             heading += " of the CPU"
         parts.append(f"{heading}\n{show(result)}")
-    report({"conditions": results, "machine": machine(), **extra}, "\n\n".join(parts), args.json)
+    report({"conditions": results, "machine": machine()}, "\n\n".join(parts), args.json)
 
 
 def report(result: dict, text: str, json_path: str | None) -> None:

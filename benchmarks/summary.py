@@ -95,7 +95,12 @@ def hopfield_rows(result: dict) -> list[dict]:
     ours = result["rows"][0]
     rows = []
     for row in result["rows"][1:]:
-        if row["seconds"] is None:
+        if row["candidate"].startswith(ours["candidate"]):
+            # The kernel left to check the weights itself, against the kernel told they are symmetric:
+            # the cost of checking (once per matrix, then a fingerprint per run) as a ratio below 1.
+            rows.append(_row(workload, row["candidate"], row["seconds"], ours["candidate"], ours["seconds"],
+                             ("the check costs at most 5 %", lambda r: r["ratio"] >= 0.95)))
+        elif row["seconds"] is None:
             rows.append({**_row(workload, ours["candidate"], ours["seconds"], row["candidate"], None),
                          "missing": row.get("missing", "not measured")})
         else:

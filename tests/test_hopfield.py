@@ -73,6 +73,39 @@ def test_symmetric_dilution_keeps_the_weights_symmetric_and_the_mean_field():
     np.testing.assert_allclose(diluted[kept_synapses], weights[kept_synapses] / 0.3, rtol=1e-6)
 
 
+@pytest.mark.parametrize("n", [2, 63, 64, 65, 200, 333])
+def test_symmetry_check_finds_a_single_asymmetric_pair_anywhere(n):
+    rng = np.random.default_rng(n)
+    base = rng.standard_normal((n, n)).astype(np.float32)
+    weights = base + base.T
+    assert hp._is_symmetric(weights)
+    for _ in range(20):
+        i, j = rng.choice(n, size=2, replace=False)
+        changed = weights.copy()
+        changed[i, j] = np.nextafter(changed[i, j], np.float32(np.inf))
+        assert not hp._is_symmetric(changed), (i, j)
+
+
+def test_symmetry_verdict_is_reused_until_the_weights_change_in_place():
+    patterns, weights, rng = _network(p=40)
+    cue = hp.flip_bits(patterns[0], 0.2, rng)
+    checked = hp.run_asynchronous(weights, cue, rng=1)
+    told = hp.run_asynchronous(weights, cue, rng=1, symmetric=True)
+    np.testing.assert_array_equal(checked.state, told.state)
+    assert hp._verdicts[id(weights)][2] is True
+    # The fields are the same sums whether or not the fingerprint rides along.
+    field, marks = hp._fields(weights, cue, fingerprint=True)
+    np.testing.assert_array_equal(field, hp._fields(weights, cue)[0])
+
+    weights[3, 7] = np.nextafter(weights[3, 7], np.float32(np.inf))  # one float32 step, one side only
+    after = hp.run_asynchronous(weights, cue, rng=1)
+    assert hp._verdicts[id(weights)][2] is False
+    np.testing.assert_array_equal(after.state, hp.run_asynchronous(weights, cue, rng=1, symmetric=False).state)
+    key = id(weights)
+    del weights, checked, told
+    assert key not in hp._verdicts  # the verdict goes with the matrix
+
+
 def test_synchronous_dynamics_can_cycle_where_asynchronous_cannot():
     weights = np.array([[0, 1], [1, 0]], dtype=np.float32)
     sync = hp.run_synchronous(weights, [1, -1])

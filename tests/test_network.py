@@ -231,6 +231,10 @@ def test_batches_of_any_size_match_one_by_one():
     for trial in (0, 7, 8):
         alone = network.run_rates(weights, TRANSFER, starts[trial], 0.05, 0.3 * patterns[trial])
         np.testing.assert_allclose(nine[trial], alone, rtol=1e-5, atol=1e-5)
+    # Three blocks, taken one after another by the kernel: each trial is as in a batch of its own.
+    seventeen = network.run_rates(weights, TRANSFER, np.vstack([starts, starts[:8]]), 0.05)
+    np.testing.assert_array_equal(seventeen[9:], network.run_rates(weights, TRANSFER, starts[:8], 0.05))
+    np.testing.assert_array_equal(seventeen[:9], network.run_rates(weights, TRANSFER, starts, 0.05))
 
 
 def test_indices_take_the_smallest_unsigned_type():

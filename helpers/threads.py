@@ -21,7 +21,9 @@ below keep every kernel at least as fast as on one thread, and idle they lose li
   the thread count: choosing it is a question of speed only.
 * **BLAS inside optimisers: one thread** (``one_blas_thread``). Fits that call an optimiser
   thousands of times on small arrays (chapter 1's L-BFGS-B) gain nothing from OpenBLAS's threads,
-  which busy-wait between calls and under load turned a 60 s chapter into 22 minutes.
+  which busy-wait between calls and under load turned a 60 s chapter into 22 minutes; chapter 2's
+  bootstrap of least-squares rule fits ran 11 times slower beside two spinning processes. The same
+  holds for ARPACK's eigenvalue iterations on long vectors (``retrieval.leading_eigenvalues``).
 * **Spiking kernels (Part II)** must not open a parallel region per time step: at 10^4 steps per
   simulated second that is the failure above, ten thousand times a second. They synchronise at
   most once per minimum synaptic delay, or run independent trials or networks in parallel. Their

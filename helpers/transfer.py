@@ -169,7 +169,8 @@ def fit_quantile_map(rates) -> TransferParams:
         return r_max * special.expit(beta * (z - h0)) - sorted_rates
 
     start = _to_theta(_initial_guess(sorted_rates))
-    result = optimize.least_squares(residuals, start, bounds=(_LOWER, _UPPER))
+    with threads.one_blas_thread():  # as every fit here: see helpers.threads
+        result = optimize.least_squares(residuals, start, bounds=(_LOWER, _UPPER))
     return _from_theta(result.x)
 
 

@@ -86,3 +86,33 @@ def test_one_blas_thread_limits_blas_inside_the_block_only():
     with threads.one_blas_thread():
         assert set(blas_threads().values()) == {1}
     assert blas_threads() == before
+
+
+def test_least_squares_fits_and_arpack_run_blas_on_one_thread(monkeypatch):
+    # Chapter 2's bootstrap and chapter 4's eigenvalues ran 9-11x and 2x slower on a busy machine
+    # with BLAS's own threads: each solver call must see one BLAS thread.
+    from scipy import optimize
+    from scipy.sparse import linalg as sparse_linalg
+    from threadpoolctl import threadpool_info
+
+    from helpers import retrieval, rules, transfer
+
+    seen = []
+
+    def recording(solver):
+        def call(*args, **kwargs):
+            seen.append({pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"})
+            return solver(*args, **kwargs)
+        return call
+
+    monkeypatch.setattr(optimize, "least_squares", recording(optimize.least_squares))
+    monkeypatch.setattr(sparse_linalg, "eigs", recording(sparse_linalg.eigs))
+    rng = np.random.default_rng(3)
+    rates = np.sort(rng.uniform(0, 60, 200))
+    rules.fit_post_factor(rates, rules.amplitude_times_f(rates, 1.0, 0.8, 0.3, 26.0))
+    transfer.fit_quantile_map(rng.gamma(2.0, 5.0, 300))
+    connectivity = network.random_connectivity(300, 0.1, rng)
+    patterns = network.draw_patterns(300, 3, rng)
+    weights = network.hebbian_weights(connectivity, patterns, PUBLISHED_MEDIANS, rules.PUBLISHED_RULE)
+    retrieval.leading_eigenvalues(weights, PUBLISHED_MEDIANS, transfer.phi(patterns[0], PUBLISHED_MEDIANS))
+    assert len(seen) == 3 and all(threads_seen == {1} for threads_seen in seen), seen

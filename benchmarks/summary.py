@@ -64,7 +64,10 @@ def hebbian_rows(result: dict) -> list[dict]:
                  memory_ratio=best["peak_bytes"] / ours["peak_bytes"])]
 
 
-def rate_rows(result: dict) -> list[dict]:
+def rate_rows(result: dict, condition: str = "idle") -> list[dict]:
+    # Issue 24's targets: 2x scipy idle (one trial also at 0.67 of the bound); 1.5x when busy,
+    # where the cores are shared and the bound, read on an idle machine, does not apply.
+    busy = condition == "busy"
     rows = []
     for entry in result["workloads"]:
         work = entry["workload"]
@@ -79,11 +82,13 @@ def rate_rows(result: dict) -> list[dict]:
                 # memory: it is set against scipy given the same batch, when that was measured.
                 batched = row["candidate"].replace("package kernel", "scipy CSR float32 + numpy")
                 baseline = by_name.get(batched, best)
-                target = ("2x faster than scipy with the same batch", lambda r: r["ratio"] >= 2)
+                target = (("1.5x" if busy else "2x") + " faster than scipy with the same batch",
+                          (lambda r: r["ratio"] >= 1.5) if busy else (lambda r: r["ratio"] >= 2))
             else:
                 baseline = best
-                target = ("2x faster, 0.67 of the bound",
-                          lambda r: r["ratio"] >= 2 and r["fraction_of_bound"] >= 0.67)
+                target = (("1.5x faster, busy", lambda r: r["ratio"] >= 1.5) if busy else
+                          ("2x faster, 0.67 of the bound",
+                           lambda r: r["ratio"] >= 2 and r["fraction_of_bound"] >= 0.67))
             rows.append(_row(workload, row["candidate"], row["seconds_per_step"], baseline["candidate"],
                              baseline["seconds_per_step"], target, fraction_of_bound=row["fraction_of_bound"]))
     return rows
@@ -135,7 +140,8 @@ def summarise(runs) -> dict:
         # Each benchmark ran idle and busy (a file from before the busy runs holds one idle run).
         conditions = result.get("conditions", {"idle": result})
         for condition, part in conditions.items():
-            rows.extend({**row, "condition": condition, "load": part.get("load")} for row in ROWS[name](part))
+            made = rate_rows(part, condition) if name == "rate_dynamics" else ROWS[name](part)
+            rows.extend({**row, "condition": condition, "load": part.get("load")} for row in made)
         machine = machine or result.get("machine")
         if name == "rate_dynamics":
             idle = conditions.get("idle") or next(iter(conditions.values()))

@@ -11,7 +11,7 @@ the same 100 questions; their verdicts are checked identical before the times ar
   margin LP (``max t`` with ``y (w . x - theta) >= t``, ``|w_j| <= 1``, ``t <= 1``); the plain
   feasibility LP ``y (w . x - theta) >= 1`` is the first thing one tries, but near the capacity
   HiGHS reports numerical difficulties on it (status 4), so it cannot give the verdicts.
-* ``package``: ``helpers.gardner.realisable_prefixes``: the loads visited by bisection (the
+* ``package``: ``helpers.perceptron.realisable_prefixes``: the loads visited by bisection (the
   verdicts switch once along nested prefixes), each "separable" certified by the weights of the
   max-margin quadratic program (Goldfarb-Idnani, ``quadprog``; an exact method, about five times
   faster than the LP here), each "not separable" decided by the same margin LP passed to highspy
@@ -29,7 +29,7 @@ import numpy as np
 from scipy import optimize
 
 from benchmarks._measure import add_conditions_argument, machine, report_conditions
-from helpers import gardner
+from helpers import gardner, perceptron
 
 LOADS = (1.8, 1.9, 2.0, 2.1, 2.2)
 
@@ -63,10 +63,10 @@ def bisection_steps(verdicts) -> int:
 def run(n: int = 500, n_samples: int = 20, loads=LOADS, seed: int = 1988) -> dict:
     rng = np.random.default_rng(seed)
     sizes = np.array([int(round(load * n)) for load in loads])
-    samples = [gardner.random_dichotomies(n, int(sizes[-1]), rng) for _ in range(n_samples)]
+    samples = [perceptron.random_dichotomies(n, int(sizes[-1]), rng) for _ in range(n_samples)]
 
     started = time.perf_counter()
-    package = np.array([gardner.realisable_prefixes(x, y, sizes) for x, y in samples])
+    package = np.array([perceptron.realisable_prefixes(x, y, sizes) for x, y in samples])
     package_seconds = time.perf_counter() - started
 
     started = time.perf_counter()

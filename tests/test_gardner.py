@@ -2,9 +2,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from helpers import gardner
-
-# ---------------------------------------------------------------------------- replica theory
+from helpers import gardner, perceptron
 
 
 @pytest.mark.parametrize("u", [-3.0, -0.7, 0.0, 0.4, 1.0, 2.5])
@@ -70,264 +68,148 @@ def test_balance_and_the_optimal_fraction_of_excitatory_afferents():
     assert gardner.coefficient_of_variation(0.2) == pytest.approx(2.0)
 
 
-def test_positive_threshold_capacity_of_finite_samples():
-    # Excitatory inputs at coding 0.5, inhibitory at 0.2: CV ratio 1/2, optimum f_E = 1/3. With
-    # only 10 % excitatory afferents the threshold constraint binds and the capacity drops to 0.76.
-    rng = np.random.default_rng(11)
-    loads = gardner.critical_loads(60, 16, rng, sign_constrained=True, input_coding=(0.5, 0.2),
-                                   excitatory_fraction=0.1, nonnegative_threshold=True)
-    assert np.median(loads) == pytest.approx(gardner.positive_threshold_capacity(0.1, 0.5), abs=0.12)
-    assert np.median(loads) < 0.9
-    with pytest.raises(ValueError, match="nonnegative_threshold"):
-        gardner.critical_load(*gardner.random_dichotomies(10, 20, rng), kappa=0.5, nonnegative_threshold=True)
-
-
 def test_cover_probability():
     assert gardner.cover_separable_probability(10, 11) == 1.0
     assert gardner.cover_separable_probability(42, 21) == pytest.approx(0.5)
     assert gardner.cover_separable_probability(60, 21) < 0.05
 
 
-# ---------------------------------------------------------------------------- programs
+# ---------------------------------------------------------------------------- robustness with E/I inputs
+
+FIGURE_3 = gardner.AfferentStatistics(0.8, np.sqrt(2.0), 2.0)  # Rubin et al.'s f_exc, phi, lambda
 
 
-def test_is_separable_on_separable_and_inseparable_samples():
-    rng = np.random.default_rng(0)
-    inputs = rng.standard_normal((60, 20))
-    teacher = rng.standard_normal(20)
-    labels = np.sign(inputs @ teacher - 0.3)
-    assert gardner.is_separable(inputs, labels)
-    # The same input with both labels cannot be separated.
-    twin_inputs = np.vstack([inputs[:5], inputs[:1]])
-    twin_labels = np.r_[labels[:5], -labels[:1]]
-    assert not gardner.is_separable(twin_inputs, twin_labels)
+@pytest.mark.parametrize(("k", "p"), [(0.0, 0.5), (0.3, 0.5), (1.2, 0.5), (0.4, 0.1), (2.0, 0.8)])
+def test_free_capacity_and_its_log_slope(k, p):
+    alpha, log_slope = gardner._free_capacity(k, p)
+    assert alpha == pytest.approx(gardner.gardner_capacity(k, p), rel=1e-8)
+    h = 1e-5
+    log_alpha = [np.log(gardner.gardner_capacity(k + d, p)) for d in (h, 0.0 if k == 0 else -h)]
+    numeric = (log_alpha[0] - log_alpha[1]) / (h if k == 0 else 2 * h)
+    assert log_slope == pytest.approx(numeric, rel=1e-4)
+    assert -1.0 < gardner._gain_factor(k, p) <= 0.0
 
 
-def test_linear_program_verdicts_follow_covers_theorem():
-    # The critical number of patterns P* of each sample: P(P* >= P) = Cover's probability.
-    n_inputs, n_samples = 25, 300
-    rng = np.random.default_rng(1)
-    loads = [
-        gardner.critical_load(*gardner.random_dichotomies(n_inputs, 90, rng), guess=2.0) for _ in range(n_samples)
-    ]
-    critical = np.round(np.array(loads) * n_inputs).astype(int)
-    for p in (46, 52, 58):
-        expected = gardner.cover_separable_probability(p, n_inputs + 1)
-        observed = np.mean(critical >= p)
-        se = np.sqrt(expected * (1 - expected) / n_samples)
-        assert abs(observed - expected) < 4 * se + 1e-9, (p, observed, expected)
+@pytest.mark.parametrize("f_e", [0.3, 0.586, 0.8, 0.95])
+@pytest.mark.parametrize("phi", [0.5, np.sqrt(2.0), 4.0])
+def test_zero_robustness_gives_the_capacities_of_the_threshold_section(f_e, phi):
+    """At kappa = 0 the gains are 1: alpha_c is positive_threshold_capacity, alpha_b is balanced_capacity."""
+    for lam in (0.5, 1.0, 2.0):
+        afferents = gardner.AfferentStatistics(f_e, phi, lam)
+        for p in (0.5, 0.2):
+            capacity = gardner.input_robustness_capacity(0.0, p, afferents)
+            assert capacity.alpha == pytest.approx(gardner.positive_threshold_capacity(f_e, phi, p), rel=1e-7)
+            assert capacity.balanced == (f_e < phi / (1 + phi))
+            balanced = gardner.output_robustness_capacity(0.0, 3.0, p, afferents)
+            assert balanced.alpha == pytest.approx(gardner.balanced_capacity(f_e, phi, p), rel=1e-6)
 
 
-def test_critical_load_matches_the_verdict_of_every_prefix():
-    rng = np.random.default_rng(2)
-    signs = gardner.afferent_signs(12, 0.75)
-    for constrained in (False, True):
-        inputs, labels = gardner.random_dichotomies(12, 40, rng, input_coding=0.5 if constrained else None)
-        s = signs if constrained else None
-        verdicts = [gardner.is_separable(inputs[:p], labels[:p], s) for p in range(1, 41)]
-        last = max(p for p, ok in zip(range(1, 41), verdicts, strict=True) if ok)
-        assert all(verdicts[: last - 1])  # nested patterns: realisable up to the switch
-        assert gardner.critical_load(inputs, labels, signs=s, guess=0.5) * 12 == pytest.approx(last)
+@pytest.mark.parametrize("kappa", [0.1, 0.5, 1.0, 2.0])
+def test_equal_input_sds_and_a_slack_threshold_give_the_sign_constrained_capacity(kappa):
+    """lambda = 1 makes Q = 1 and the gains 1: the margin of the first sections, kappa_in / sigma."""
+    for p in (0.5, 0.1):
+        afferents = gardner.AfferentStatistics(0.8, np.sqrt(2.0), 1.0, excitatory_sd=0.5)
+        solution = gardner.input_robustness_capacity(0.5 * kappa, p, afferents)
+        assert not solution.balanced and solution.field_ratio == 1.0
+        assert solution.alpha == pytest.approx(gardner.sign_constrained_capacity(kappa, p), rel=1e-9)
+        # Unequal SDs change the capacity at the same margin.
+        other = gardner.input_robustness_capacity(kappa, p, FIGURE_3)
+        assert other.alpha > 1.01 * solution.alpha and other.field_ratio > 1
 
 
-def test_critical_load_with_margin_against_the_max_margin_of_each_prefix():
-    rng = np.random.default_rng(3)
-    inputs, labels = gardner.random_dichotomies(15, 30, rng)
-    kappa = 0.4
-    margins = []
-    for p in range(1, 31):
-        solution = gardner.max_margin_perceptron(inputs[:p], labels[:p])
-        margins.append(0.0 if solution is None else solution.input_robustness(inputs[:p], labels[:p]))
-    expected = max(p for p, m in zip(range(1, 31), margins, strict=True) if m >= kappa)
-    assert np.all(np.diff(margins) <= 1e-9)  # the best margin can only shrink as patterns are added
-    assert gardner.critical_load(inputs, labels, kappa=kappa) * 15 == pytest.approx(expected)
+def test_reference_values_of_the_authors_theory_code():
+    """Rubin et al.'s figure-3 parameters (p_out = 0.1); reference values computed with the authors'
+    published theory code (github.com/ranr01/Rubin2017Balanced, Theory/critical_solutions.py)."""
+    p = 0.1
+    solution = gardner.input_robustness_capacity(0.7, p, FIGURE_3)
+    assert solution.alpha == pytest.approx(0.8419120547773803, rel=1e-9)
+    assert solution.field_ratio == pytest.approx(1.363068072645557, rel=1e-9) and solution.shift == 0.0
+    balanced = gardner.output_robustness_capacity(1.0, 1.0, p, FIGURE_3)
+    assert balanced.alpha == pytest.approx(0.6065223994514213, rel=1e-9)
+    assert balanced.shift == pytest.approx(0.16197469715106252, rel=1e-9)
+    unbalanced = gardner.unbalanced_output_robustness(0.2, 1, p, FIGURE_3)
+    assert unbalanced.alpha == pytest.approx(1.7277716985839766, rel=1e-9)
+    assert unbalanced.kappa == pytest.approx(0.38924003686608377, rel=1e-9)  # kappa_0 (N = 1, CV_E = 1)
+    low = gardner.AfferentStatistics(0.3, np.sqrt(2.0), 2.0)
+    forced = gardner.input_robustness_capacity(0.5, p, low)
+    assert forced.balanced and forced.alpha == pytest.approx(0.8656821519807018, rel=1e-9)
 
 
-def test_max_margin_perceptron_is_feasible_signed_and_no_longer_than_other_solutions():
-    rng = np.random.default_rng(4)
-    signs = gardner.afferent_signs(40, 0.8)
-    inputs, labels = gardner.random_dichotomies(40, 16, rng, input_coding=0.5)
-    best = gardner.max_margin_perceptron(inputs, labels, signs)
-    assert best is not None
-    assert best.margins(inputs, labels).min() >= 1 - 1e-7
-    assert np.all(best.weights[signs > 0] >= 0) and np.all(best.weights[signs < 0] <= 0)
-    # Any other separating perceptron, scaled to margin 1, is at least as long.
-    lp = gardner._MarginLP(inputs, labels, signs)
-    other = lp.separating_perceptron(inputs, labels)
-    scale = other.margins(inputs, labels).min()
-    assert best.norm <= other.norm / scale + 1e-8
-    # A sign-constrained solution at a load near the capacity silences many synapses.
-    assert 0.2 < best.silent_fraction() < 0.9
-    assert gardner.max_margin_perceptron(inputs[:2], np.array([1.0, -1.0])) is not None
+def test_the_branches_of_max_kappa_out_meet():
+    p = 0.1
+    alpha_c = gardner.input_robustness_capacity(0.0, p, FIGURE_3).alpha
+    alpha_b = gardner.output_robustness_capacity(0.0, 2.0, p, FIGURE_3).alpha
+    top = gardner.largest_unbalanced_shift(FIGURE_3)
+    assert gardner.unbalanced_output_robustness(0.0, 400, p, FIGURE_3).alpha == pytest.approx(alpha_c, rel=1e-12)
+    assert gardner.unbalanced_output_robustness(top, 400, p, FIGURE_3).alpha == pytest.approx(alpha_b, rel=1e-6)
+    # Along the unbalanced branch the load falls from alpha_c to alpha_b and kappa_out grows as 1/sqrt(N).
+    shifts = np.linspace(0.0, top, 12)
+    loads = [gardner.unbalanced_output_robustness(b, 400, p, FIGURE_3).alpha for b in shifts]
+    assert np.all(np.diff(loads) < 0)
+    small, large = (gardner.unbalanced_output_robustness(0.2, n, p, FIGURE_3).kappa for n in (100, 400))
+    assert small == pytest.approx(2 * large, rel=1e-12)
+    # No unbalanced branch when the excitatory fraction is below its optimum.
+    assert gardner.largest_unbalanced_shift(gardner.AfferentStatistics(0.5, np.sqrt(2.0), 2.0)) == 0.0
 
 
-def test_robust_solutions_with_threshold_one():
-    rng = np.random.default_rng(5)
-    signs = gardner.afferent_signs(60, 0.8)
-    inputs, labels = gardner.random_dichotomies(60, 15, rng, input_coding=0.5)
-    unbalanced = gardner.max_input_robustness(inputs, labels, signs)
-    assert unbalanced.threshold == 1.0
-    bound = 8.0
-    balanced = gardner.max_output_robustness(inputs, labels, bound, signs)
-    assert balanced.norm <= bound * (1 + 1e-6)
-    assert np.all(balanced.weights[signs > 0] >= 0) and np.all(balanced.weights[signs < 0] <= 0)
-    # Each is best at its own measure.
-    assert unbalanced.input_robustness(inputs, labels) >= balanced.input_robustness(inputs, labels) - 1e-6
-    assert balanced.output_robustness(inputs, labels) >= unbalanced.output_robustness(inputs, labels) - 1e-6
-    # With the norm bound set to the max-kappa_in solution's norm, max-kappa_out does at least as well.
-    same_norm = gardner.max_output_robustness(inputs, labels, unbalanced.norm, signs)
-    assert same_norm.output_robustness(inputs, labels) >= unbalanced.output_robustness(inputs, labels) - 1e-5
-    # Large weights that cancel: the balanced solution's net input is a small part of its total.
-    assert balanced.imbalance(inputs) < 0.5 * unbalanced.imbalance(inputs)
-    assert gardner.max_output_robustness(inputs, labels, 1e-3, signs) is None
-    # Under a bound the max-kappa_in weights would break, the bound is active and the two coincide.
-    tight = 0.8 * unbalanced.norm
-    bounded = gardner.max_input_robustness(inputs, labels, signs, norm_bound=tight)
-    assert bounded.norm <= tight * (1 + 1e-6)
-    same = gardner.max_output_robustness(inputs, labels, tight, signs)
-    assert bounded.input_robustness(inputs, labels) == pytest.approx(same.input_robustness(inputs, labels), rel=1e-4)
-    assert gardner.max_input_robustness(inputs, labels, signs, norm_bound=10 * unbalanced.norm).norm == pytest.approx(
-        unbalanced.norm
-    )
+@pytest.mark.parametrize("load", [0.1, 0.45, 0.8])
+def test_critical_robustness_inverts_the_capacity(load):
+    p = 0.5
+    solution = gardner.critical_input_robustness(load, p, FIGURE_3)
+    assert gardner.input_robustness_capacity(solution.kappa, p, FIGURE_3).alpha == pytest.approx(load, rel=1e-8)
+    gamma = 2.5
+    balanced = gardner.critical_output_robustness(0.8 * load, gamma, 100, p, FIGURE_3)
+    assert balanced.balanced and abs(balanced.imbalance) < 1e-12
+    assert gardner.output_robustness_capacity(balanced.kappa, gamma, p, FIGURE_3).alpha == pytest.approx(0.8 * load)
+    # kappa_out / Gamma is kappa_in of the balanced branch: doubling Gamma doubles kappa_out.
+    twice = gardner.critical_output_robustness(0.8 * load, 2 * gamma, 100, p, FIGURE_3)
+    assert twice.kappa == pytest.approx(2 * balanced.kappa, rel=1e-8)
+    alpha_b = gardner.output_robustness_capacity(0.0, gamma, p, FIGURE_3).alpha
+    between = gardner.critical_output_robustness(alpha_b + 0.05, gamma, 100, p, FIGURE_3)
+    assert not between.balanced and between.imbalance > 0 and between.alpha == pytest.approx(alpha_b + 0.05)
+    with pytest.raises(ValueError, match="alpha"):
+        gardner.critical_output_robustness(1.01, gamma, 100, p, FIGURE_3)
+    with pytest.raises(ValueError, match="alpha"):
+        gardner.critical_input_robustness(1.01, p, FIGURE_3)
 
 
-def test_error_rate_under_output_noise_matches_the_gaussian_tail():
-    rng = np.random.default_rng(6)
-    inputs, labels = gardner.random_dichotomies(30, 10, rng)
-    perceptron = gardner.max_margin_perceptron(inputs, labels)
-    assert gardner.error_rate_under_noise(perceptron, inputs, labels, rng) == 0.0
-    sigma = 0.8
-    expected = np.mean(stats.norm.cdf(-perceptron.margins(inputs, labels) / sigma))
-    measured = gardner.error_rate_under_noise(perceptron, inputs, labels, rng, output_noise=sigma, n_repeats=4000)
-    assert measured == pytest.approx(expected, abs=4 * np.sqrt(expected * (1 - expected) / 40000))
-    # Input noise of SD s moves the field by s |w|: the same tail with sigma = s |w|.
-    s = sigma / perceptron.norm
-    measured = gardner.error_rate_under_noise(perceptron, inputs, labels, rng, input_noise=s, n_repeats=4000)
-    assert measured == pytest.approx(expected, abs=4 * np.sqrt(expected * (1 - expected) / 40000))
-
-
-def test_imbalance_index_by_hand():
-    perceptron = gardner.Perceptron(np.array([2.0, -1.0]), 0.0)
-    inputs = np.array([[1.0, 1.0], [1.0, 0.0]])
-    # Net inputs 1 and 2 (mean 1.5); total absolute inputs 3 and 2 (mean 2.5).
-    assert perceptron.imbalance(inputs) == pytest.approx(1.5 / 2.5)
-
-
-def test_extrapolation_recovers_a_line_in_one_over_n():
-    rng = np.random.default_rng(7)
-    data = {n: 2.0 + 3.0 / n + 0.01 * rng.standard_normal(200) for n in (50, 100, 200, 400)}
-    result = gardner.extrapolate_capacity(data, rng)
-    assert result.alpha_inf == pytest.approx(2.0, abs=4 * result.alpha_inf_error + 1e-3)
-    assert result.slope == pytest.approx(3.0, rel=0.2)
-    assert 0 < result.alpha_inf_error < 0.01
-
-
-def test_critical_loads_sample_the_capacity():
-    rng = np.random.default_rng(8)
-    loads = gardner.critical_loads(40, 12, rng)
-    # Cover: the median critical load is 2 (N + 1) / N; 12 samples land within about 0.15.
-    assert abs(np.median(loads) - 2 * 41 / 40) < 0.25
-    constrained = gardner.critical_loads(40, 12, rng, sign_constrained=True)
-    assert abs(np.median(constrained) - 1.0) < 0.25
-
-
-def test_perceptron_network_stores_its_patterns_with_dales_law():
-    rng = np.random.default_rng(10)
-    n, p = 40, 6
-    patterns = (rng.random((p, n)) < 0.3).astype(float)
-    signs = gardner.afferent_signs(n, 0.8)
-    for method in ("kappa_in", "kappa_out"):
-        net = gardner.perceptron_network(patterns, signs, method, norm_bound=5.0)
-        assert np.all(np.diagonal(net.weights) == 0)
-        # Dale's law: each column (presynaptic neuron) has one sign.
-        assert np.all(net.weights[:, signs > 0] >= 0) and np.all(net.weights[:, signs < 0] <= 0)
-        # Every pattern is a fixed point of the noiseless dynamics with threshold 1.
-        for pattern in patterns:
-            assert np.array_equal((net.weights @ pattern > 1.0).astype(float), pattern)
-        assert np.all(net.output_robustness > 0) and np.all(net.input_robustness > 0)
-    with pytest.raises(ValueError, match="method"):
-        gardner.perceptron_network(patterns, signs, "hebb")
-    with pytest.raises(ValueError, match="patterns"):
-        gardner.perceptron_network(patterns * 2, signs)
-
-
-def test_critical_loads_resume_from_their_checkpoint(tmp_path):
-    log = tmp_path / "loads.csv"
-    full = gardner.critical_loads(30, 6, np.random.default_rng(12))
-    first = gardner.critical_loads(30, 3, np.random.default_rng(12), checkpoint=log)
-    assert np.array_equal(first, full[:3])  # each sample has its own generator
-    assert len(log.read_text().splitlines()) == 1 + 3
-    # A rerun reads the three samples done and adds three; a different setting gets its own keys.
-    resumed = gardner.critical_loads(30, 6, np.random.default_rng(12), checkpoint=log)
-    assert np.array_equal(resumed, full) and len(log.read_text().splitlines()) == 1 + 6
-    gardner.critical_loads(30, 2, np.random.default_rng(12), kappa=0.3, checkpoint=log)
-    assert len(log.read_text().splitlines()) == 1 + 8
-
-
-@pytest.mark.parametrize("cut", [5, 17])  # inside the critical load's digits; inside the key
-def test_a_critical_load_log_with_a_torn_last_line_resumes_exactly(tmp_path, cut):
-    log = tmp_path / "loads.csv"
-    full = gardner.critical_loads(30, 4, np.random.default_rng(12))
-    gardner.critical_loads(30, 3, np.random.default_rng(12), checkpoint=log)
-    log.write_bytes(log.read_bytes()[:-cut])  # the machine stopped while the third row was written
-    with pytest.warns(UserWarning, match=r"loads.csv: its last line \(4\) was cut short; it is dropped"):
-        resumed = gardner.critical_loads(30, 4, np.random.default_rng(12), checkpoint=log)
-    assert np.array_equal(resumed, full), "no sample read back shortened or as NaN"
-    lines = log.read_text().splitlines()
-    assert len(lines) == 1 + 4 and all(len(line.split(",")) == 2 for line in lines), "nothing appended onto it"
-    assert np.array_equal(gardner.critical_loads(30, 4, np.random.default_rng(12), checkpoint=log), full)
-
-
-def test_perceptron_network_resumes_from_its_checkpoint(tmp_path):
-    rng = np.random.default_rng(13)
-    patterns = (rng.random((5, 30)) < 0.3).astype(float)
-    signs = gardner.afferent_signs(30, 0.8)
-    path = tmp_path / "net.npz"
-    whole = gardner.perceptron_network(patterns, signs, checkpoint=path, save_every=7)
-    with np.load(path) as saved:
-        assert int(saved["done"]) == 30
-    # Pretend the run stopped after 14 neurons: the rerun redoes the rest and agrees.
-    with np.load(path) as saved:
-        arrays = {k: saved[k] for k in saved.files}
-    arrays["done"] = 14
-    arrays["weights"][14:] = 0.0
-    np.savez(path, **arrays)
-    resumed = gardner.perceptron_network(patterns, signs, checkpoint=path, save_every=7)
-    assert np.allclose(resumed.weights, whole.weights)
-    with pytest.raises(ValueError, match="other patterns"):
-        gardner.perceptron_network(patterns[:4], signs, checkpoint=path)
-
-
-# ---------------------------------------------------------------------------- argument checks
+def test_max_kappa_in_samples_approach_the_theory():
+    """Medians over samples at N = 300, within 15 % of the theory's kappa_in and with its imbalance."""
+    p, load = 0.5, 0.35
+    theory = gardner.critical_input_robustness(load, p, FIGURE_3)
+    kappa, imbalance = perceptron.robust_solutions(300, load, 12, 5, "kappa_in", p, FIGURE_3)
+    assert np.median(kappa) == pytest.approx(theory.kappa, rel=0.15)
+    assert np.median(imbalance) == pytest.approx(theory.imbalance, abs=0.08)
+    # theta~ is the mean net input in units of sqrt(N) field SDs, times CV_E (on fresh inputs).
+    scaled = []
+    for seed in range(4):
+        inputs, labels, signs = perceptron.signed_dichotomies(300, 105, seed, p, FIGURE_3)
+        weights = perceptron.max_margin_perceptron(inputs, labels, signs, nonnegative_threshold=True).weights
+        fields = perceptron.signed_dichotomies(300, 3000, 50 + seed, p, FIGURE_3)[0] @ weights
+        scaled.append(FIGURE_3.excitatory_cv * fields.mean() / (np.sqrt(300) * fields.std()))
+    assert np.mean(scaled) == pytest.approx(theory.net_input, abs=0.06)
+    # The max-kappa_out weights of the same inputs balance: their index is several times smaller.
+    _, balanced = perceptron.robust_solutions(300, load, 6, 5, "kappa_out", p, FIGURE_3, tolerance=1e-3)
+    assert np.median(np.abs(balanced)) < 0.5 * theory.imbalance
 
 
 @pytest.mark.parametrize(
     ("call", "message"),
     [
-        (lambda: gardner.gardner_capacity(-0.1), "kappa"),
-        (lambda: gardner.gardner_capacity(0.0, 1.0), "coding_level"),
-        (lambda: gardner.random_dichotomies(0, 5), "n_inputs"),
-        (lambda: gardner.random_dichotomies(5, 5, input_coding=1.0), "input_coding"),
-        (lambda: gardner.afferent_signs(10, 1.5), "excitatory_fraction"),
-        (lambda: gardner.is_separable(np.ones((3, 2)), np.array([1.0, 0.0, 1.0])), "labels"),
-        (lambda: gardner.is_separable(np.ones(3), np.ones(3)), "inputs"),
-        (lambda: gardner.is_separable(np.ones((3, 2)), np.ones(3), signs=[1, 0]), "signs"),
-        (lambda: gardner.max_output_robustness(np.ones((3, 2)), np.ones(3), 0.0), "norm_bound"),
-        (lambda: gardner.critical_load(np.ones((3, 2)), np.ones(3), input_sd=0), "input_sd"),
-        (lambda: gardner.extrapolate_capacity({10: [2.0]}), "at least two sizes"),
+        (lambda: gardner.AfferentStatistics(1.0), "excitatory_fraction"),
+        (lambda: gardner.AfferentStatistics(0.8, -1.0), "cv_ratio"),
+        (lambda: gardner.AfferentStatistics(0.8, 1.0, 0.0), "sd_ratio"),
+        (lambda: gardner.input_robustness_capacity(-0.1), "kappa"),
+        (lambda: gardner.output_robustness_capacity(0.5, 0.0), "norm_bound"),
+        (lambda: gardner.unbalanced_output_robustness(5.0, 100), "shift"),
+        (lambda: gardner.critical_input_robustness(0.0), "alpha"),
     ],
 )
-def test_bad_arguments_name_themselves(call, message):
+def test_robustness_theory_refuses_bad_arguments(call, message):
     with pytest.raises(ValueError, match=message):
         call()
 
 
-def test_realisable_prefixes_match_each_prefix_on_its_own():
-    rng = np.random.default_rng(9)
-    sizes = [20, 30, 34, 38, 42, 46, 50, 60]
-    for _ in range(4):
-        inputs, labels = gardner.random_dichotomies(20, 60, rng)
-        expected = [gardner.is_separable(inputs[:p], labels[:p]) for p in sizes]
-        assert list(gardner.realisable_prefixes(inputs, labels, sizes)) == expected
-    with pytest.raises(ValueError, match="prefix_sizes"):
-        gardner.realisable_prefixes(inputs, labels, [30, 20])
+def test_the_finite_sample_tools_moved_to_perceptron():
+    with pytest.raises(AttributeError, match="helpers.perceptron.max_input_robustness"):
+        gardner.max_input_robustness  # noqa: B018

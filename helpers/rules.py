@@ -102,9 +102,59 @@ def _gaussian_grid(n_nodes: int, half_width: float = 9.0):
     return nodes, weights
 
 
-def gaussian_average(function, transfer: TransferParams, n_nodes: int = 401) -> float:
-    """``E[function(phi(xi))]`` for ``xi ~ N(0, 1)``, by the trapezoid rule (see ``_gaussian_grid``)."""
+#: A factor's ``tanh`` step counts as steep when it turns over within this many grid spacings in
+#: ``xi``; the expectations then place nodes off it (see ``expectation_grid``).
+STEEP_SPACINGS = 2.0
+#: Gauss-Legendre nodes per panel of the composite rule used around steep steps.
+PANEL_NODES = 8
+
+
+def _steps(rule: RuleParams, transfer: TransferParams):
+    """``(xi_c, width)`` of each rule factor's step, in units of the input ``xi`` (f first, then g)."""
+    steps = []
+    for slope, centre in ((rule.beta_f, rule.x_f), (rule.pre_slope, rule.pre_centre)):
+        if 0.0 < centre < transfer.r_max:
+            xi_c = float(phi_inverse(centre, transfer))
+            rate_slope = transfer.beta * centre * (1.0 - centre / transfer.r_max)  # phi'(xi_c)
+            steps.append((xi_c, 1.0 / (slope * rate_slope)))
+    return steps
+
+
+def expectation_grid(n_nodes: int, rule: RuleParams | None = None, transfer: TransferParams | None = None):
+    """Nodes and weights for ``E[h(xi)]`` of functions of the rule's factors, ``xi ~ N(0, 1)``.
+
+    The trapezoid rule of ``_gaussian_grid`` when every step of ``f`` and ``g`` spans at least
+    ``STEEP_SPACINGS`` of its spacing (the published rule, by far). A steeper step, down to a
+    true step function, would sit between two nodes or on one, and the rule would be wrong by
+    about a spacing times the jump: then the nodes are those of a composite Gauss-Legendre rule
+    with panel edges at the step's centre and at geometrically growing distances from it (its
+    width times 1, 2, 4, ...), so that both sides of the step are integrated as smooth functions.
+    """
     nodes, weights = _gaussian_grid(n_nodes)
+    spacing = nodes[1] - nodes[0]
+    steep = [] if rule is None else [(c, w) for c, w in _steps(rule, transfer) if w < STEEP_SPACINGS * spacing]
+    if not steep:
+        return nodes, weights
+    edges = [np.linspace(-9.0, 9.0, 37)]
+    for centre, width in steep:
+        distances = width * 2.0 ** np.arange(0, max(1, int(np.ceil(np.log2(1.0 / width))) + 1))
+        edges.append(centre + np.r_[0.0, distances, -distances])
+    edges = np.unique(np.clip(np.concatenate(edges), -9.0, 9.0))
+    unit_nodes, unit_weights = np.polynomial.legendre.leggauss(PANEL_NODES)
+    half = 0.5 * np.diff(edges)[:, None]
+    middle = 0.5 * (edges[1:] + edges[:-1])[:, None]
+    nodes = (middle + half * unit_nodes).ravel()
+    weights = (half * unit_weights).ravel() * np.exp(-0.5 * nodes**2) / np.sqrt(2 * np.pi)
+    return nodes, weights
+
+
+def gaussian_average(function, transfer: TransferParams, n_nodes: int = 401, rule: RuleParams | None = None) -> float:
+    """``E[function(phi(xi))]`` for ``xi ~ N(0, 1)``, by the trapezoid rule (see ``_gaussian_grid``).
+
+    Given the ``rule`` whose factors ``function`` involves, nodes are placed off their steps when
+    they are steep (``expectation_grid``).
+    """
+    nodes, weights = expectation_grid(n_nodes, rule, transfer)
     return float(np.sum(weights * function(phi(nodes, transfer))))
 
 
@@ -113,7 +163,7 @@ def balanced_q_g(rule: RuleParams, transfer: TransferParams) -> float:
 
     From ``g = (2 q_g - 1 + tanh(.)) / 2``: ``q_g = (1 - E[tanh(beta_g (phi(xi) - x_g))]) / 2``.
     """
-    mean_tanh = gaussian_average(lambda r: np.tanh(rule.pre_slope * (r - rule.pre_centre)), transfer)
+    mean_tanh = gaussian_average(lambda r: np.tanh(rule.pre_slope * (r - rule.pre_centre)), transfer, rule=rule)
     return 0.5 * (1.0 - mean_tanh)
 
 
@@ -126,8 +176,10 @@ def gaussian_moments(rule: RuleParams, transfer: TransferParams, max_order: int 
     _validate.integer_at_least("max_order", max_order, 1)
     q_g = balanced_q_g(rule, transfer)
     orders = np.arange(1, max_order + 1)
-    post = np.array([gaussian_average(lambda r, k=k: post_factor(r, rule) ** k, transfer, n_nodes) for k in orders])
-    pre = np.array([gaussian_average(lambda r, k=k: pre_factor(r, rule, q_g) ** k, transfer, n_nodes) for k in orders])
+    post = np.array([gaussian_average(lambda r, k=k: post_factor(r, rule) ** k, transfer, n_nodes, rule)
+                     for k in orders])
+    pre = np.array([gaussian_average(lambda r, k=k: pre_factor(r, rule, q_g) ** k, transfer, n_nodes, rule)
+                    for k in orders])
     return post, pre
 
 

@@ -2,11 +2,19 @@ import dataclasses
 
 import numpy as np
 import pytest
-from scipy import stats
+from scipy import optimize, stats
 
+from helpers import rules
 from helpers.information import binary_entropy, discrete_mutual_information, quantile_levels
 from helpers.meanfield import MeanField
-from helpers.rules import PUBLISHED_RULE, balanced_q_g, depression_potentiation_threshold, post_factor, pre_factor
+from helpers.rules import (
+    PUBLISHED_RULE,
+    RuleParams,
+    balanced_q_g,
+    depression_potentiation_threshold,
+    post_factor,
+    pre_factor,
+)
 from helpers.transfer import PUBLISHED_MEDIANS, phi, phi_inverse
 
 TRANSFER, RULE = PUBLISHED_MEDIANS, PUBLISHED_RULE
@@ -156,3 +164,48 @@ def test_capacity_at_finite_in_degree_is_a_crossover_when_no_saddle_node_exists(
     assert slope[1] < slope[0] and slope[1] < slope[2]
     assert strong.retrieval(0.4).m > critical.m and strong.retrieval(critical.alpha * 1.01) is None
     assert MeanField(TRANSFER, dataclasses.replace(RULE, A=0.3), in_degree=100).transition() == "none"
+
+
+def _step_rule_capacity(rule, transfer):
+    """The capacity of a step rule in the limit of large amplitude, in closed form up to one maximum.
+
+    With ``f`` and ``g`` two-valued (steps at the rate ``x_f``) and ``A -> infinity``, ``phi(h)`` is
+    ``r_max Theta(f q + sqrt(d) z)`` with ``Delta = A^2 d``; with ``u = q / sqrt(d)`` the equations give
+    ``alpha(u) = E[g Phi(f u)]^2 / (u^2 E[f^2] E[g^2] E[Phi(f u)])``, maximal at the capacity.
+    """
+    above = stats.norm.sf(float(phi_inverse(rule.x_f, transfer)))  # probability of a rate above x_f
+    weights = np.array([1 - above, above])
+    f = np.array([rule.q_f - 1, rule.q_f])
+    g = np.array([-above, 1 - above])  # q_g = 1 - above balances E[g] = 0
+    moments = (weights @ f**2) * (weights @ g**2)
+
+    def load(u):
+        gain = stats.norm.cdf(f * u)
+        return (weights @ (g * gain)) ** 2 / (u * u * moments * (weights @ gain))
+
+    best = optimize.minimize_scalar(lambda u: -load(u), bounds=(1e-2, 20.0), method="bounded",
+                                    options={"xatol": 1e-10})
+    return -best.fun
+
+
+def test_a_step_rule_at_large_amplitude_has_its_analytic_capacity():
+    """Steep factors and a near-step phi(h) are integrated exactly: the trapezoid grids put the step on
+    or between nodes and got this capacity wrong by up to two orders of magnitude."""
+    analytic = _step_rule_capacity(RuleParams(q_f=0.827, beta_f=1e4, x_f=26.6), TRANSFER)
+    errors = []
+    for amplitude in (1e3, 1e4):
+        rule = RuleParams(A=amplitude, q_f=0.827, beta_f=1e4, x_f=26.6)
+        errors.append(MeanField(TRANSFER, rule).capacity().alpha / analytic - 1)
+    assert abs(errors[1]) < 3e-3  # corrections of order 1 / A
+    assert abs(errors[1]) < 0.2 * abs(errors[0])
+
+
+def test_expectation_grid_is_exact_across_a_step():
+    rule = RuleParams(beta_f=1e5, x_f=26.6)
+    nodes, weights = rules.expectation_grid(201, rule, TRANSFER)
+    centre = float(phi_inverse(rule.x_f, TRANSFER))
+    assert weights @ (nodes > centre) == pytest.approx(stats.norm.sf(centre), abs=1e-12)
+    assert weights.sum() == pytest.approx(1.0, abs=1e-12)
+    # A smooth rule keeps the trapezoid grid, so the published numbers do not move.
+    smooth = rules.expectation_grid(201, RULE, TRANSFER)
+    assert np.array_equal(smooth[0], np.linspace(-9, 9, 201))

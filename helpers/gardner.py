@@ -403,10 +403,12 @@ def _robust_solution(kappa: float, p: float, afferents: AfferentStatistics, bala
     a, b, e, i = _order_parameters(shift, z, afferents)
     k = kappa / np.sqrt(q)
     alpha = 2.0 * (a + b) * _free_capacity(k, p)[0]
+    # A balanced solution's net input and imbalance vanish to leading order: exactly 0 here, not
+    # the round-off of the shift's root.
     return RobustCapacity(
         alpha=float(alpha), kappa=float(kappa), balanced=balanced, shift=float(shift),
-        net_input=float((e - i) / np.sqrt(2.0 * (a + b))), margin=float(k), field_ratio=float(q),
-        imbalance=float((e - i) / (e + i)),
+        net_input=0.0 if balanced else float((e - i) / np.sqrt(2.0 * (a + b))), margin=float(k),
+        field_ratio=float(q), imbalance=0.0 if balanced else float((e - i) / (e + i)),
     )
 
 

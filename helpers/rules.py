@@ -41,8 +41,8 @@ class RuleParams:
     """
 
     A: float = 3.55
-    q_f: float = 0.83
-    beta_f: float = 0.28
+    q_f: float = 0.827
+    beta_f: float = 0.282
     x_f: float = 26.6
     beta_g: float | None = None
     x_g: float | None = None
@@ -67,7 +67,7 @@ class RuleParams:
 
 
 #: Medians of the rule fits shipped with Pereira & Brunel (2018).
-PUBLISHED_RULE = RuleParams(A=3.55, q_f=0.83, beta_f=0.28, x_f=26.6)
+PUBLISHED_RULE = RuleParams(A=3.55, q_f=0.827, beta_f=0.282, x_f=26.6)
 
 
 def _tanh_factor(r, offset, slope, centre):

@@ -75,7 +75,7 @@ class TransferParams:
 
 
 #: Medians of the fits to ITC neurons shipped with Pereira & Brunel (2018).
-PUBLISHED_MEDIANS = TransferParams(r_max=76.2, beta=0.82, h0=2.46)
+PUBLISHED_MEDIANS = TransferParams(r_max=76.2, beta=0.824, h0=2.46)
 
 PARAMETER_NAMES = ("r_max", "beta", "h0")
 #: Columns of a fit's row (``fit_population``'s table and its checkpoint), in order.

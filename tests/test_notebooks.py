@@ -92,6 +92,10 @@ SMALL = {
         "noise_levels": [0.05, 0.5],
         "distortions": [0.05],
         "network_trials": 4,
+        "theory_sizes": [50, 100],
+        "theory_loads_in": [0.3, 0.6],
+        "theory_loads_out": [0.3, 0.6],
+        "theory_samples": [6, 4],
         "seed": 7,
     },
     "appendix_benchmarks": {"results": "../benchmarks/results/latest.json"},
@@ -169,6 +173,8 @@ BAD = {
         ("balance_codings", [[0.5]], r"balance_codings must be a non-empty list of lists of 2 numbers in "
          r"\[0.01, 0.95\], got \[\[0.5\]\] \(item 1, \[0.5\], is not a list of 2 numbers"),
         ("checkpoint_dir", 3, "checkpoint_dir must be a folder path or '', got 3"),
+        ("theory_loads_in", [0.5, 1.2], r"theory_loads_in must stay below alpha_c = 1.000 for these inputs"),
+        ("theory_samples", [6], r"theory_samples must be a list of 2 integers >= 4, got \[6\]"),
     ],
     "retrieval_point": [
         ("load", 0, r"load must be a number in \(0, 3\], got 0"),

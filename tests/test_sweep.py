@@ -285,8 +285,12 @@ def test_a_stopped_sweep_keeps_its_finished_runs_and_leaves_no_process_behind(tm
     grid_file.write_text("grid:\n  pause: [0.0, 60.0, 61.0]\n")
     command = [sys.executable, "-m", "helpers.sweep", str(notebook), "--grid", str(grid_file), "--out", str(out),
                "--workers", "2"]
+    # A terminal's foreground command starts with SIGINT at its default; a test run from a background
+    # job (a shell's `cmd &`) inherits it ignored, and Python then keeps ignoring it: restore it, so
+    # the test sees what a user's Ctrl-C does, however the test itself was started.
     process = subprocess.Popen(command, cwd=ROOT, start_new_session=True, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.PIPE, text=True)
+                               stderr=subprocess.PIPE, text=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         wait_for_records(out, 1, process)
         tree = kernels_running(process, 2)

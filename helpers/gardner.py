@@ -551,8 +551,9 @@ def critical_output_robustness(alpha: float, norm_bound: float, n_inputs: int, c
 
 def _invert(capacity, alpha: float, name: str, limit: str) -> RobustCapacity:
     """The solution whose capacity is ``alpha``, for ``capacity(kappa)`` falling from ``kappa = 0``."""
-    if capacity(0.0).alpha <= alpha:
-        raise ValueError(f"{name} must be below {limit} ({capacity(0.0).alpha:.4g}), got {alpha!r}")
+    top = capacity(0.0).alpha
+    if top <= alpha:
+        raise ValueError(f"{name} must be below {limit} ({top:.4g}), got {alpha!r}")
     high = 0.5
     while capacity(high).alpha > alpha:
         high *= 2.0

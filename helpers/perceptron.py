@@ -447,12 +447,12 @@ def critical_loads(
         repr(input_coding) if sign_constrained else None, float(excitatory_fraction) if sign_constrained else None,
         float(max_load), bool(nonnegative_threshold),
     )
-    done = _read_log(checkpoint)
+    done = _read_log(checkpoint, ["critical_load"])
     loads = np.empty(n_samples)
     for s, generator in enumerate(as_generator(rng).spawn(n_samples)):
         key = _sample_key(settings, generator)
         if key in done:
-            loads[s] = done[key]
+            (loads[s],) = done[key]
             continue
         n_patterns = int(np.ceil(max_load * n_inputs))
         inputs, labels = random_dichotomies(n_inputs, n_patterns, generator, coding_level, coding)
@@ -463,7 +463,7 @@ def critical_loads(
         loads[s] = critical_load(inputs, labels, kappa, signs, input_sd(coding), guess=theory,
                                  nonnegative_threshold=nonnegative_threshold)
         if checkpoint is not None:
-            _append_to_log(checkpoint, key, loads[s])
+            _append_to_log(checkpoint, key, critical_load=loads[s])
     return loads
 
 
@@ -505,7 +505,7 @@ def robust_solutions(
     n_patterns = max(1, int(round(load * n_inputs)))
     settings = (n_inputs, n_patterns, robustness, float(coding_level), repr(afferents), float(norm_bound),
                 float(tolerance))
-    done = _read_robust_log(checkpoint)
+    done = _read_log(checkpoint, ["kappa", "imbalance"])
     kappa, imbalance = np.zeros(n_samples), np.full(n_samples, np.nan)
     for s, generator in enumerate(as_generator(rng).spawn(n_samples)):
         key = _sample_key(settings, generator)
@@ -521,15 +521,8 @@ def robust_solutions(
             measure = solution.input_robustness if robustness == "kappa_in" else solution.output_robustness
             kappa[s], imbalance[s] = measure(inputs, labels), solution.imbalance(inputs)
         if checkpoint is not None:
-            _checkpoint.append_to_log(checkpoint, {"key": key, "kappa": kappa[s], "imbalance": imbalance[s]})
+            _append_to_log(checkpoint, key, kappa=kappa[s], imbalance=imbalance[s])
     return kappa, imbalance
-
-
-def _read_robust_log(path) -> dict:
-    table = _checkpoint.read_log(path, ["key", "kappa", "imbalance"], dtype={"key": str})
-    if table is None:
-        return {}
-    return {k: (a, b) for k, a, b in zip(table["key"], table["kappa"], table["imbalance"], strict=True)}
 
 
 def _sample_key(settings, generator) -> str:
@@ -538,14 +531,17 @@ def _sample_key(settings, generator) -> str:
     return hashlib.sha256(repr((settings, seed.entropy, seed.spawn_key)).encode()).hexdigest()[:16]
 
 
-def _read_log(path) -> dict:
-    table = _checkpoint.read_log(path, ["key", "critical_load"], dtype={"key": str})
-    return {} if table is None else dict(zip(table["key"], table["critical_load"], strict=True))
+def _read_log(path, columns: list[str]) -> dict:
+    """The samples' log: each sample's key mapped to the tuple of its values in ``columns``."""
+    table = _checkpoint.read_log(path, ["key", *columns], dtype={"key": str})
+    if table is None:
+        return {}
+    return dict(zip(table["key"], zip(*(table[column] for column in columns), strict=True), strict=True))
 
 
-def _append_to_log(path, key: str, load: float) -> None:
+def _append_to_log(path, key: str, **values) -> None:
     """Add one sample's row to the log (written with its header when the file is new)."""
-    _checkpoint.append_to_log(path, {"key": key, "critical_load": load})
+    _checkpoint.append_to_log(path, {"key": key, **values})
 
 
 @dataclass(frozen=True)

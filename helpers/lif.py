@@ -1,0 +1,855 @@
+"""Networks of leaky integrate-and-fire neurons: populations, projections, simulation, NEST hand-off.
+
+The vocabulary is Brian2's and NEST's: a network is made of **populations** of neurons (each with
+its neuron parameters and its external Poisson drive) and **projections** between them (a
+connection rule, a weight and a delay). ``build_network`` draws the connections once; a
+``Simulation`` advances the network in time and records its spikes.
+
+The neuron (current based; Brunel 2000, NEST's ``iaf_psc_delta`` and ``iaf_psc_exp``)::
+
+    tau_m dV/dt = -V + mu + tau_m I_syn(t)        V >= theta: spike, V -> V_reset for t_ref
+
+With **delta** synapses a spike of weight ``J`` (mV) arriving at time t moves V by J. With
+**exponential** synapses it adds ``J / tau_syn`` to a current that decays with ``tau_syn`` (one
+current for positive weights, one for negative, each with its time constant): the same charge,
+so the two kinds agree as ``tau_syn -> 0``. Both are integrated exactly over a step.
+
+Data layout, chosen for the chapters that extend it:
+
+* **one weight per synapse** (float32) and one delay per synapse (in steps), in the outgoing
+  (pre-synaptic) order: a spike touches only its neuron's row, ``targets[indptr[j]:indptr[j+1]]``;
+* the **incoming** view (``Network.incoming``) is a permutation of the same synapse indices, so
+  a rule that updates weights on a post-synaptic spike (STDP) reaches them without a copy;
+* every **neuron parameter is an array** over neurons: populations may spread time constants or
+  thresholds;
+* spikes wait in a **ring buffer** of ``max delay + 1`` slots with one channel per synaptic
+  current (excitatory, inhibitory), the layout conductance-based synapses also need.
+
+Randomness: connections come from ``rng`` (a NumPy Generator or seed); the Poisson drive is drawn
+inside the kernel from ``helpers.rng``'s counter-based Philox generator, each number named by
+(neuron, step), so a run saved at any step resumes bit-exactly.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import sys
+import time
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numba
+import numpy as np
+
+from . import _checkpoint, _validate
+from .rng import RandomLike, as_generator, kernel_key, uniforms4
+from .spikes import SpikeRecord
+
+#: Synapse models the kernel integrates.
+SYNAPSES = ("delta", "exponential")
+#: Largest expected number of Poisson inputs per step to one neuron from one drive; the draw is an
+#: inversion whose cost grows with it (and exp(-lambda) must stay far from underflow).
+MAX_DRIVE_PER_STEP = 500.0
+
+
+# --- model description ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NeuronParameters:
+    """Parameters of a current-based LIF neuron. Each may be a number or an array over the population.
+
+    Units: ms and mV. ``mu`` is a constant input (R I_0, in mV: the potential V relaxes to without
+    spikes). ``tau_syn_exc`` and ``tau_syn_inh`` matter only with exponential synapses.
+    Defaults are Brunel's (2000): tau_m 20 ms, theta 20 mV, V_reset 10 mV, t_ref 2 ms.
+    """
+
+    tau_m: float | np.ndarray = 20.0
+    theta: float | np.ndarray = 20.0
+    v_reset: float | np.ndarray = 10.0
+    t_ref: float | np.ndarray = 2.0
+    mu: float | np.ndarray = 0.0
+    tau_syn_exc: float | np.ndarray = 0.5
+    tau_syn_inh: float | np.ndarray = 0.5
+
+
+@dataclass(frozen=True)
+class PoissonDrive:
+    """``n_sources`` independent Poisson spike trains at ``rate`` Hz, each spike of weight ``weight`` mV.
+
+    Every neuron of the population gets its own trains (as a NEST ``poisson_generator`` connected to
+    each neuron): Brunel's external input is ``PoissonDrive(rate=nu_ext, weight=J, n_sources=C_E)``.
+    """
+
+    rate: float
+    weight: float
+    n_sources: int = 1
+
+
+@dataclass(frozen=True)
+class Population:
+    """``size`` neurons with the same kind of parameters and external drive."""
+
+    name: str
+    size: int
+    neuron: NeuronParameters = field(default_factory=NeuronParameters)
+    drive: tuple[PoissonDrive, ...] = ()
+
+
+@dataclass(frozen=True)
+class Projection:
+    """Synapses from population ``pre`` to population ``post`` (their names).
+
+    Exactly one of ``probability`` (each pair connected independently: Bernoulli) and ``in_degree``
+    (every post-synaptic neuron receives exactly that many, chosen uniformly without repetition).
+    Within one population there are no self-connections. ``weight`` in mV (a jump in V with delta
+    synapses), ``delay`` in ms, a whole number of steps and at least one.
+    """
+
+    pre: str
+    post: str
+    weight: float
+    delay: float
+    probability: float | None = None
+    in_degree: int | None = None
+
+
+# --- the network --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class Network:
+    """A built network: per-neuron parameters and per-synapse weights and delays, in outgoing order.
+
+    ``indptr`` (N + 1) and ``targets`` are the outgoing CSR structure; ``weights`` (float32, mV) and
+    ``delays`` (steps) are per synapse, in the same order. Per-neuron arrays have length N.
+    """
+
+    populations: tuple[Population, ...]
+    dt: float
+    synapse: str
+    indptr: np.ndarray
+    targets: np.ndarray
+    weights: np.ndarray
+    delays: np.ndarray
+    tau_m: np.ndarray
+    theta: np.ndarray
+    v_reset: np.ndarray
+    t_ref: np.ndarray
+    mu: np.ndarray
+    tau_syn: np.ndarray  # (2, N): excitatory and inhibitory current time constants
+    drive_rate: np.ndarray  # (N, n_drives), Hz summed over a drive's sources
+    drive_weight: np.ndarray  # (N, n_drives), mV
+
+    @property
+    def n_neurons(self) -> int:
+        return self.indptr.size - 1
+
+    @property
+    def n_synapses(self) -> int:
+        return int(self.indptr[-1])
+
+    def population(self, name: str) -> slice:
+        """The neuron indices of a population, as a slice."""
+        start = 0
+        for population in self.populations:
+            if population.name == name:
+                return slice(start, start + population.size)
+            start += population.size
+        raise ValueError(f"no population named {name!r}; the network has {[p.name for p in self.populations]}")
+
+    @cached_property
+    def sources(self) -> np.ndarray:
+        """Pre-synaptic neuron of each synapse (int32), in outgoing order."""
+        return np.repeat(np.arange(self.n_neurons, dtype=np.int32), np.diff(self.indptr))
+
+    @cached_property
+    def incoming(self) -> tuple[np.ndarray, np.ndarray]:
+        """(in_indptr, synapse): neuron i's incoming synapses are ``synapse[in_indptr[i]:in_indptr[i+1]]``.
+
+        Indices into the outgoing arrays (``weights``, ``sources``, ``delays``), so a change made through
+        either view is seen by the other.
+        """
+        order = np.argsort(self.targets, kind="stable").astype(np.int64)
+        in_indptr = np.zeros(self.n_neurons + 1, dtype=np.int64)
+        np.cumsum(np.bincount(self.targets, minlength=self.n_neurons), out=in_indptr[1:])
+        return in_indptr, order
+
+    def in_degrees(self, source: str | None = None) -> np.ndarray:
+        """Number of incoming synapses of each neuron (from population ``source`` only, if given)."""
+        keep = slice(None) if source is None else self.population(source)
+        chosen = np.zeros(self.n_neurons, dtype=bool)
+        chosen[keep] = True
+        return np.bincount(self.targets[chosen[self.sources]], minlength=self.n_neurons)
+
+    def fingerprint(self) -> str:
+        """A digest of everything that determines a run, for checkpoints."""
+        digest = hashlib.sha1()
+        digest.update(repr((self.dt, self.synapse, [(p.name, p.size) for p in self.populations])).encode())
+        for name in (
+            "indptr",
+            "targets",
+            "weights",
+            "delays",
+            "tau_m",
+            "theta",
+            "v_reset",
+            "t_ref",
+            "mu",
+            "tau_syn",
+            "drive_rate",
+            "drive_weight",
+        ):
+            digest.update(np.ascontiguousarray(getattr(self, name)).tobytes())
+        return digest.hexdigest()
+
+
+def _per_neuron(name: str, value, size: int, low: float, high: float = math.inf) -> np.ndarray:
+    values = (
+        np.broadcast_to(np.asarray(value, dtype=np.float64), (size,))
+        if np.ndim(value) == 0
+        else np.asarray(value, dtype=np.float64)
+    )
+    if values.shape != (size,):
+        raise ValueError(
+            f"{name} must be a number or an array of {size} values (one per neuron), got shape {values.shape}"
+        )
+    if not np.all(np.isfinite(values)) or values.min() < low or values.max() > high:
+        raise ValueError(f"{name} must lie in [{low}, {high}], got values in [{values.min()}, {values.max()}]")
+    return values
+
+
+def _whole_steps(name: str, value: float, dt: float, minimum: int) -> int:
+    steps = int(round(value / dt))
+    if abs(steps * dt - value) > 1e-9 * max(1.0, abs(value)) or steps < minimum:
+        least = f" and at least {minimum * dt} ms" if minimum else ""
+        raise ValueError(f"{name} must be a whole number of steps of dt = {dt} ms{least}, got {value}")
+    return steps
+
+
+@numba.njit(cache=True)
+def _draw_sources(counts, uniforms, n_pre, own_offset, out):
+    """Fill ``out`` with ``counts[k]`` distinct sources in ``[0, n_pre)`` for each post neuron ``k``.
+
+    Floyd's algorithm, one uniform per source. ``own_offset >= 0`` (pre and post are one population,
+    neuron ``k`` of the block being ``own_offset + k``) leaves the self-connection out: the sample is
+    drawn from ``n_pre - 1`` candidates and those at or above the neuron's index move up by one.
+    """
+    n_candidates = n_pre - 1 if own_offset >= 0 else n_pre
+    taken = np.full(n_candidates, -1, dtype=np.int64)
+    start = 0
+    for k in range(counts.size):
+        m = counts[k]
+        for t in range(m):
+            top = n_candidates - m + t
+            choice = min(int(uniforms[start + t] * (top + 1)), top)
+            if taken[choice] == k:
+                choice = top
+            taken[choice] = k
+            out[start + t] = choice
+        row = out[start : start + m]
+        row.sort()
+        if own_offset >= 0:
+            for t in range(m):
+                if row[t] >= own_offset + k:
+                    row[t] += 1
+        start += m
+
+
+_BLOCK = 1 << 22  # uniforms drawn at a time while connecting (32 MB)
+
+
+def _connect(projection: Projection, n_pre: int, n_post: int, same: bool, rng: np.random.Generator):
+    """Sources (local indices) and in-degrees of one projection, post neuron by post neuron."""
+    n_candidates = n_pre - 1 if same else n_pre
+    if (projection.probability is None) == (projection.in_degree is None):
+        raise ValueError(
+            f"projection {projection.pre}->{projection.post}: give exactly one of probability and in_degree"
+        )
+    if projection.probability is not None:
+        p = _validate.in_range(
+            f"projection {projection.pre}->{projection.post} probability", projection.probability, 0, 1
+        )
+        counts = rng.binomial(n_candidates, p, size=n_post).astype(np.int64)
+    else:
+        k = _validate.integer_at_least(
+            f"projection {projection.pre}->{projection.post} in_degree", projection.in_degree, 0
+        )
+        if k > n_candidates:
+            raise ValueError(
+                f"projection {projection.pre}->{projection.post} in_degree must be at most {n_candidates} "
+                f"(the candidate sources), got {k}"
+            )
+        counts = np.full(n_post, k, dtype=np.int64)
+    sources = np.empty(int(counts.sum()), dtype=np.int64)
+    first, start = 0, 0
+    while first < n_post:  # blocks of post neurons, so the uniforms never take more than _BLOCK
+        last = first + 1
+        total = counts[first]
+        while last < n_post and total + counts[last] <= _BLOCK:
+            total += counts[last]
+            last += 1
+        _draw_sources(
+            counts[first:last], rng.random(int(total)), n_pre, first if same else -1, sources[start : start + total]
+        )
+        first, start = last, start + total
+    return sources, counts
+
+
+@numba.njit(cache=True)
+def _outgoing_order(sources, n_neurons):
+    """A stable counting sort of synapses by source: (indptr, permutation)."""
+    indptr = np.zeros(n_neurons + 1, dtype=np.int64)
+    for s in sources:
+        indptr[s + 1] += 1
+    for i in range(n_neurons):
+        indptr[i + 1] += indptr[i]
+    fill = indptr[:-1].copy()
+    order = np.empty(sources.size, dtype=np.int64)
+    for k in range(sources.size):
+        order[fill[sources[k]]] = k
+        fill[sources[k]] += 1
+    return indptr, order
+
+
+def build_network(populations, projections, dt: float = 0.1, synapse: str = "delta", rng: RandomLike = None) -> Network:
+    """Draw the connections of ``projections`` between ``populations`` and lay the network out.
+
+    Parameters
+    ----------
+    populations : sequence of Population
+        Neurons are numbered population after population, in this order.
+    projections : sequence of Projection
+    dt : float
+        Time step in ms; delays and refractory periods must be whole numbers of steps.
+    synapse : {"delta", "exponential"}
+    rng : Generator, int or None
+        Source of the connections (the Poisson drive has its own seed, given to ``Simulation``).
+    """
+    populations, projections = tuple(populations), tuple(projections)
+    dt = _validate.positive("dt", dt)
+    if synapse not in SYNAPSES:
+        raise ValueError(f"synapse must be one of {SYNAPSES}, got {synapse!r}")
+    if not populations:
+        raise ValueError("a network needs at least one population")
+    names = [p.name for p in populations]
+    if len(set(names)) != len(names):
+        raise ValueError(f"population names must differ, got {names}")
+    offsets, n = {}, 0
+    for population in populations:
+        _validate.integer_at_least(f"population {population.name} size", population.size, 1)
+        offsets[population.name] = n
+        n += population.size
+    if n > np.iinfo(np.int32).max:
+        raise ValueError(f"the network must have fewer than 2**31 neurons, got {n}")
+    sizes = {p.name: p.size for p in populations}
+
+    def per_population(attribute, low, high=math.inf):
+        return np.concatenate(
+            [_per_neuron(f"{p.name} {attribute}", getattr(p.neuron, attribute), p.size, low, high) for p in populations]
+        )
+
+    tau_m = per_population("tau_m", 1e-9)
+    theta = per_population("theta", -math.inf)
+    v_reset = per_population("v_reset", -math.inf)
+    if np.any(v_reset >= theta):
+        raise ValueError("v_reset must lie below theta for every neuron")
+    t_ref = per_population("t_ref", 0.0)
+    for value in np.unique(t_ref):
+        _whole_steps("t_ref", float(value), dt, 0)
+    mu = per_population("mu", -math.inf)
+    tau_syn = np.stack([per_population("tau_syn_exc", 1e-9), per_population("tau_syn_inh", 1e-9)])
+
+    n_drives = max([len(p.drive) for p in populations] + [1])
+    drive_rate = np.zeros((n, n_drives))
+    drive_weight = np.zeros((n, n_drives))
+    for population in populations:
+        rows = slice(offsets[population.name], offsets[population.name] + population.size)
+        for d, drive in enumerate(population.drive):
+            rate = _validate.in_range(f"population {population.name} drive rate", drive.rate, 0.0, math.inf)
+            sources = _validate.integer_at_least(f"population {population.name} drive n_sources", drive.n_sources, 1)
+            weight = _validate.in_range(f"population {population.name} drive weight", drive.weight, -math.inf, math.inf)
+            if rate * sources * dt * 1e-3 > MAX_DRIVE_PER_STEP:
+                raise ValueError(
+                    f"population {population.name}: a drive of {sources} x {rate} Hz gives "
+                    f"{rate * sources * dt * 1e-3:.0f} inputs per step; at most {MAX_DRIVE_PER_STEP:.0f} are allowed "
+                    "(use fewer, stronger sources or a smaller dt)"
+                )
+            drive_rate[rows, d] = rate * sources
+            drive_weight[rows, d] = weight
+
+    rng = as_generator(rng)
+    all_sources, all_targets, all_weights, all_delays = [], [], [], []
+    for projection in projections:
+        for end in (projection.pre, projection.post):
+            if end not in sizes:
+                raise ValueError(f"projection {projection.pre}->{projection.post}: no population named {end!r}")
+        weight = _validate.in_range(
+            f"projection {projection.pre}->{projection.post} weight", projection.weight, -math.inf, math.inf
+        )
+        delay = _validate.positive(f"projection {projection.pre}->{projection.post} delay", projection.delay)
+        delay_steps = _whole_steps(f"projection {projection.pre}->{projection.post} delay", delay, dt, 1)
+        same = projection.pre == projection.post
+        sources, counts = _connect(projection, sizes[projection.pre], sizes[projection.post], same, rng)
+        all_sources.append(sources + offsets[projection.pre])
+        all_targets.append(
+            np.repeat(np.arange(sizes[projection.post], dtype=np.int64) + offsets[projection.post], counts)
+        )
+        all_weights.append(np.full(sources.size, weight, dtype=np.float32))
+        all_delays.append(np.full(sources.size, delay_steps, dtype=np.int64))
+    if not projections:
+        all_sources = all_targets = all_delays = [np.zeros(0, dtype=np.int64)]
+        all_weights = [np.zeros(0, dtype=np.float32)]
+    sources = np.concatenate(all_sources)
+    indptr, order = _outgoing_order(sources, n)
+    target_type = np.uint16 if n - 1 <= np.iinfo(np.uint16).max else np.uint32
+    delays = np.concatenate(all_delays)[order]
+    delay_type = np.uint8 if delays.size == 0 or delays.max() <= np.iinfo(np.uint8).max else np.uint16
+    if delays.size and delays.max() > np.iinfo(np.uint16).max:
+        raise ValueError(f"delays must be at most {np.iinfo(np.uint16).max} steps, got {delays.max()}")
+    if drive_rate.max() == 0 and not np.any(mu > theta) and indptr[-1] == 0:
+        raise ValueError("the network has no input: no projections, no Poisson drive and no mu above threshold")
+    return Network(
+        populations=populations,
+        dt=dt,
+        synapse=synapse,
+        indptr=indptr,
+        targets=np.concatenate(all_targets)[order].astype(target_type),
+        weights=np.concatenate(all_weights)[order],
+        delays=delays.astype(delay_type),
+        tau_m=tau_m,
+        theta=theta,
+        v_reset=v_reset,
+        t_ref=t_ref,
+        mu=mu,
+        tau_syn=tau_syn,
+        drive_rate=drive_rate,
+        drive_weight=drive_weight,
+    )
+
+
+# --- the kernel ---------------------------------------------------------------------------------
+
+
+#: The largest uniform ``helpers.rng.uniforms4`` returns: 1 - 2^-33. Table entries at or above it
+#: can never be exceeded, so the inversion need not look at them.
+_LARGEST_UNIFORM = 1.0 - 2.0**-33
+
+
+def _poisson_tables(expected: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Cumulative Poisson distributions for each distinct expected count: (tables, lengths, index).
+
+    ``tables[t, k]`` is P(K <= k) for the t-th distinct value, for ``k < lengths[t]``, where the
+    distribution first reaches the largest uniform the kernel draws. ``index`` has the shape of
+    ``expected``; entries equal to 0 get -1 (no draw). The kernel inverts a table without a branch,
+    ``K = #{k : table[k] < u}``: a search that stops at the first entry above ``u`` mispredicts a
+    branch at almost every draw, and cost twice as much at Brunel's 2 inputs per step.
+    """
+    from scipy import stats
+
+    values, index = np.unique(expected, return_inverse=True)
+    index = index.reshape(expected.shape).astype(np.int32)
+    width = int(values.max() + 20 * math.sqrt(values.max()) + 40) if values.size else 1
+    tables = np.ones((values.size, width))
+    lengths = np.zeros(values.size, dtype=np.int64)
+    for t, value in enumerate(values):
+        if value > 0:
+            cdf = stats.poisson.cdf(np.arange(width), value)
+            lengths[t] = int(np.searchsorted(cdf, _LARGEST_UNIFORM)) + 1
+            tables[t, : lengths[t]] = cdf[: lengths[t]]
+    index[expected == 0] = -1
+    return tables, lengths, index
+
+
+@numba.njit(cache=True)
+def _advance(
+    first_step,
+    last_step,
+    key,
+    exponential,
+    indptr,
+    targets,
+    weights,
+    delays,
+    v_decay,
+    v_gain,
+    mu,
+    theta,
+    v_reset,
+    ref_steps,
+    syn_decay,
+    syn_to_v,
+    syn_jump,
+    drive_tables,
+    drive_lengths,
+    drive_table,
+    drive_weight,
+    v,
+    refractory,
+    ring,
+    current,
+    spike_steps,
+    spike_neurons,
+    n_spikes,
+):
+    """Advance the network from ``first_step`` up to ``last_step`` (exclusive); returns (step reached, spikes).
+
+    Per step and neuron: read and clear the ring-buffer slot, add the Poisson drive, integrate
+    exactly, compare with the threshold, and on a spike write the weight of each outgoing synapse
+    into the slot its delay points to. Stops early, at a step boundary, when the spike arrays could
+    not hold one more step of spikes; the caller grows them and calls again.
+    """
+    n = v.size
+    n_slots = ring.shape[0]
+    n_drives = drive_table.shape[1]
+    n_draws = drive_table.size
+    n_blocks = (n_draws + 3) // 4
+    drive_exc = np.zeros(n)
+    drive_inh = np.zeros(n)
+    capacity = spike_steps.size
+    for step in range(first_step, last_step):
+        if capacity - n_spikes < n:
+            return step, n_spikes
+        slot = step % n_slots
+        # The external drive of every neuron first, four draws per Philox call, named by
+        # (draw // 4, step); a separate loop keeps the generator's arithmetic out of the neuron loop.
+        drive_exc[:] = 0.0
+        drive_inh[:] = 0.0
+        i = 0  # the neuron and drive of draw `flat`, counted rather than divided out
+        d = 0
+        for block in range(n_blocks):
+            u = uniforms4(key, block, step)
+            for j in range(4):
+                if 4 * block + j >= n_draws:
+                    break
+                table = drive_table[i, d]
+                if table >= 0:
+                    cdf = drive_tables[table]
+                    k = 0  # Poisson by inversion of its tabulated distribution
+                    for m in range(drive_lengths[table]):
+                        k += u[j] > cdf[m]
+                    w = k * drive_weight[i, d]
+                    if w >= 0.0:
+                        drive_exc[i] += w
+                    else:
+                        drive_inh[i] += w
+                d += 1
+                if d == n_drives:
+                    d = 0
+                    i += 1
+        for i in range(n):
+            drive = drive_exc[i] + drive_inh[i]
+            if exponential:
+                # V first, with the currents of the step's start; then the currents decay and take
+                # what arrives now (NEST's iaf_psc_exp order).
+                if refractory[i] > 0:
+                    refractory[i] -= 1
+                else:
+                    v[i] = (
+                        v[i] * v_decay[i]
+                        + mu[i] * v_gain[i]
+                        + current[0, i] * syn_to_v[0, i]
+                        + current[1, i] * syn_to_v[1, i]
+                    )
+                current[0, i] = current[0, i] * syn_decay[0, i] + (ring[slot, 0, i] + drive_exc[i]) * syn_jump[0, i]
+                current[1, i] = current[1, i] * syn_decay[1, i] + (ring[slot, 1, i] + drive_inh[i]) * syn_jump[1, i]
+                ring[slot, 0, i] = 0.0
+                ring[slot, 1, i] = 0.0
+            else:
+                arriving = ring[slot, 0, i]
+                ring[slot, 0, i] = 0.0
+                if refractory[i] > 0:  # input during the refractory period is lost (as in NEST)
+                    refractory[i] -= 1
+                    continue
+                v[i] = v[i] * v_decay[i] + mu[i] * v_gain[i] + arriving + drive
+            if v[i] >= theta[i]:
+                v[i] = v_reset[i]
+                refractory[i] = ref_steps[i]
+                spike_steps[n_spikes] = step
+                spike_neurons[n_spikes] = i
+                n_spikes += 1
+                for s in range(indptr[i], indptr[i + 1]):
+                    w = weights[s]
+                    arrival = slot + delays[s]  # below 2 n_slots: a subtraction, not a division
+                    if arrival >= n_slots:
+                        arrival -= n_slots
+                    channel = 1 if (exponential and w < 0.0) else 0
+                    ring[arrival, channel, targets[s]] += w
+    return last_step, n_spikes
+
+
+# --- simulation ---------------------------------------------------------------------------------
+
+
+def _exponential_propagators(tau_m, tau_s, dt):
+    """Exact one-step propagators of tau_m dV/dt = -V + tau_m I, dI/dt = -I / tau_s: (I decay, I -> V)."""
+    decay_m, decay_s = np.exp(-dt / tau_m), np.exp(-dt / tau_s)
+    close = np.isclose(tau_m, tau_s, rtol=1e-9)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        to_v = np.where(close, dt * decay_m, tau_m * tau_s / (tau_s - tau_m) * (decay_s - decay_m))
+    return decay_s, to_v
+
+
+class Simulation:
+    """A network in time: its state, the seed of its Poisson drive, and the spikes recorded so far.
+
+    Parameters
+    ----------
+    network : Network
+    rng : Generator, int or None
+        Draws the initial potentials and the key of the kernel's counter-based generator.
+    v_init : array, number or None
+        Initial membrane potentials (mV); None draws them uniformly in [V_reset, theta).
+    """
+
+    def __init__(self, network: Network, rng: RandomLike = None, v_init=None):
+        self.network = network
+        generator = as_generator(rng)
+        self.key = kernel_key(generator)
+        n = network.n_neurons
+        if v_init is None:
+            self.v = network.v_reset + generator.random(n) * (network.theta - network.v_reset)
+        else:
+            self.v = _per_neuron("v_init", v_init, n, -math.inf).copy()
+        self.step = 0
+        self.refractory = np.zeros(n, dtype=np.int32)
+        n_slots = int(network.delays.max()) + 1 if network.delays.size else 1
+        n_channels = 2 if network.synapse == "exponential" else 1
+        self.ring = np.zeros((n_slots, n_channels, n), dtype=np.float32)
+        self.current = np.zeros((2, n))
+        self._chunks = []  # (steps, neurons) per call of the kernel; joined when asked for
+        self._room = 4 * n
+        self._constants = self._propagators()
+
+    def _propagators(self):
+        net, dt = self.network, self.network.dt
+        v_decay = np.exp(-dt / net.tau_m)
+        syn_decay, syn_to_v = _exponential_propagators(net.tau_m[None, :], net.tau_syn, dt)
+        tables, lengths, table = _poisson_tables(net.drive_rate * dt * 1e-3)
+        return dict(
+            v_decay=v_decay,
+            v_gain=1.0 - v_decay,
+            mu=net.mu,
+            theta=net.theta,
+            v_reset=net.v_reset,
+            ref_steps=np.rint(net.t_ref / dt).astype(np.int32),
+            syn_decay=np.ascontiguousarray(syn_decay),
+            syn_to_v=np.ascontiguousarray(syn_to_v),
+            syn_jump=1.0 / net.tau_syn,
+            drive_tables=tables,
+            drive_lengths=lengths,
+            drive_table=table,
+            drive_weight=net.drive_weight,
+        )
+
+    @property
+    def time(self) -> float:
+        """Simulated time so far, ms."""
+        return self.step * self.network.dt
+
+    def _joined(self) -> tuple[np.ndarray, np.ndarray]:
+        if len(self._chunks) != 1:
+            steps = np.concatenate([np.empty(0, np.int64)] + [s for s, _ in self._chunks])
+            neurons = np.concatenate([np.empty(0, np.int32)] + [m for _, m in self._chunks])
+            self._chunks = [(steps, neurons)]
+        return self._chunks[0]
+
+    @property
+    def spikes(self) -> SpikeRecord:
+        """Every spike since step 0."""
+        steps, neurons = self._joined()
+        return SpikeRecord(steps, neurons, self.network.dt, self.network.n_neurons, 0, self.step)
+
+    def _checkpoint_key(self) -> str:
+        return f"{self.network.fingerprint()}-{int(self.key[0])}-{int(self.key[1])}"
+
+    def save(self, path) -> None:
+        """Write the whole state (potentials, buffers, generator key, spikes) to ``path`` (.npz)."""
+        steps, neurons = self._joined()
+        _checkpoint.save(
+            path,
+            key=self._checkpoint_key(),
+            v=self.v,
+            refractory=self.refractory,
+            ring=self.ring,
+            current=self.current,
+            step=self.step,
+            spike_steps=steps,
+            spike_neurons=neurons,
+        )
+
+    def restore(self, path) -> bool:
+        """Take the state saved at ``path`` if there is one (of this network and seed); True if it did."""
+        saved = _checkpoint.load(path, self._checkpoint_key(), "a network or a seed")
+        if saved is None:
+            return False
+        self.v, self.refractory, self.ring, self.current = (
+            saved["v"],
+            saved["refractory"],
+            saved["ring"],
+            saved["current"],
+        )
+        self.step = int(saved["step"])
+        self._chunks = [(saved["spike_steps"], saved["spike_neurons"])]
+        return True
+
+    def run(self, duration: float, checkpoint=None, every: float = 1000.0, progress: bool = False) -> SpikeRecord:
+        """Advance by ``duration`` ms; return the spikes of that stretch.
+
+        With ``checkpoint`` (a path), the state is saved every ``every`` ms of simulated time and at
+        the end, and a run that finds a checkpoint of the same network and seed resumes from it:
+        asked for the same total, an interrupted run ends exactly where an uninterrupted one does.
+        ``duration`` then counts from the start of the run that wrote the checkpoint.
+        """
+        duration = _validate.in_range("duration", duration, 0.0, math.inf)
+        dt = self.network.dt
+        first = self.step
+        if checkpoint is not None:
+            self.restore(checkpoint)
+        target = first + int(round(duration / dt))
+        every_steps = max(1, int(round(_validate.positive("every", every) / dt)))
+        began = time.monotonic()
+        while self.step < target:  # whole stretches of `every`: a checkpoint never falls mid-stretch
+            self._advance(min(target, self.step + every_steps))
+            if checkpoint is not None:
+                self.save(checkpoint)
+            if progress:
+                done = (self.step - first) / max(1, target - first)
+                print(
+                    f"\r{self.time:9.1f} ms simulated ({done:4.0%}), {time.monotonic() - began:5.1f} s",
+                    end="",
+                    file=sys.stderr,
+                    flush=True,
+                )
+        if progress:
+            print(file=sys.stderr, flush=True)
+        return (
+            self.spikes.between(first * dt, target * dt)
+            if target > first
+            else SpikeRecord(np.empty(0, np.int64), np.empty(0, np.int32), dt, self.network.n_neurons, first, 0)
+        )
+
+    def _advance(self, stop: int) -> None:
+        net, c = self.network, self._constants
+        while self.step < stop:
+            steps = np.empty(self._room, dtype=np.int64)
+            neurons = np.empty(self._room, dtype=np.int32)
+            reached, count = _advance(
+                self.step,
+                stop,
+                self.key,
+                net.synapse == "exponential",
+                net.indptr,
+                net.targets,
+                net.weights,
+                net.delays,
+                c["v_decay"],
+                c["v_gain"],
+                c["mu"],
+                c["theta"],
+                c["v_reset"],
+                c["ref_steps"],
+                c["syn_decay"],
+                c["syn_to_v"],
+                c["syn_jump"],
+                c["drive_tables"],
+                c["drive_lengths"],
+                c["drive_table"],
+                c["drive_weight"],
+                self.v,
+                self.refractory,
+                self.ring,
+                self.current,
+                steps,
+                neurons,
+                0,
+            )
+            self._chunks.append((steps[:count].copy(), neurons[:count].copy()))
+            if reached < stop:  # the arrays filled up: twice the room next time
+                self._room *= 2
+            self.step = reached
+
+
+# --- the same network in NEST -------------------------------------------------------------------
+
+#: NEST's models of our two synapse kinds.
+NEST_MODELS = {"delta": "iaf_psc_delta", "exponential": "iaf_psc_exp"}
+
+
+def run_in_nest(
+    network: Network, duration: float, v_init, seed: int = 1, threads: int | None = None, warmup: float = 0.0
+) -> SpikeRecord:
+    """Simulate ``network`` in NEST 3 (``iaf_psc_delta`` or ``iaf_psc_exp``) and return its spikes.
+
+    The same neurons, connections, weights and delays; the Poisson drive from one
+    ``poisson_generator`` per distinct (rate, weight), which gives each neuron trains of its own.
+    Membrane capacitance is set to 1 pF, so a constant input ``mu`` is ``I_e = mu / tau_m`` pA and an
+    exponential synapse of weight ``J`` mV is ``J / tau_syn`` pA. NEST's spike times mark the end of
+    a step; they are returned as the step's index, as ours are. The first ``warmup`` ms are left out
+    of the record. ``threads`` defaults to numba's thread count. For runs beyond one machine, the
+    same calls under ``mpirun`` spread the network over NEST's MPI processes.
+    """
+    import nest
+
+    duration = _validate.positive("duration", duration)
+    warmup = _validate.in_range("warmup", warmup, 0.0, math.inf)
+    v_init = _per_neuron("v_init", v_init, network.n_neurons, -math.inf)
+    threads = numba.get_num_threads() if threads is None else _validate.integer_at_least("threads", threads, 1)
+    dt = network.dt
+    nest.verbosity = nest.VerbosityLevel.ERROR
+    nest.ResetKernel()
+    nest.SetKernelStatus({"resolution": dt, "local_num_threads": threads, "rng_seed": int(seed), "print_time": False})
+    model = NEST_MODELS[network.synapse]
+    nodes = nest.Create(model, network.n_neurons)
+    parameters = {
+        "tau_m": network.tau_m,
+        "V_th": network.theta,
+        "V_reset": network.v_reset,
+        "t_ref": network.t_ref,
+        "E_L": np.zeros(network.n_neurons),
+        "C_m": np.ones(network.n_neurons),
+        "I_e": network.mu / network.tau_m,
+        "V_m": v_init,
+    }
+    if network.synapse == "exponential":
+        parameters.update(tau_syn_ex=network.tau_syn[0], tau_syn_in=network.tau_syn[1])
+    nodes.set({name: [float(x) for x in values] for name, values in parameters.items()})
+    first_id = nodes[0].global_id
+    weights = network.weights.astype(np.float64)
+    if network.synapse == "exponential":
+        weights = weights / np.where(
+            weights >= 0, network.tau_syn[0][network.targets], network.tau_syn[1][network.targets]
+        )
+    if network.n_synapses:
+        nest.Connect(
+            network.sources.astype(np.int64) + first_id,
+            network.targets.astype(np.int64) + first_id,
+            conn_spec="one_to_one",
+            syn_spec={
+                "synapse_model": "static_synapse",
+                "weight": weights,
+                "delay": network.delays.astype(np.float64) * dt,
+            },
+        )
+    for d in range(network.drive_rate.shape[1]):
+        pairs = np.stack([network.drive_rate[:, d], network.drive_weight[:, d]], axis=1)
+        for rate, weight in np.unique(pairs, axis=0):
+            if rate == 0:
+                continue
+            members = np.flatnonzero((pairs[:, 0] == rate) & (pairs[:, 1] == weight))
+            if network.synapse == "exponential":
+                weight = weight / network.tau_syn[0 if weight >= 0 else 1][members[0]]
+            generator = nest.Create("poisson_generator", params={"rate": float(rate)})
+            nest.Connect(generator, nodes[members.tolist()], syn_spec={"weight": float(weight), "delay": dt})
+    if warmup > 0:
+        nest.Simulate(warmup)
+    recorder = nest.Create("spike_recorder")
+    nest.Connect(nodes, recorder)
+    nest.Simulate(duration)
+    events = recorder.get("events")
+    steps = np.rint(np.asarray(events["times"]) / dt).astype(np.int64) - 1
+    neurons = (np.asarray(events["senders"]) - first_id).astype(np.int32)
+    order = np.argsort(steps, kind="stable")
+    first = int(round(warmup / dt))
+    return SpikeRecord(steps[order], neurons[order], dt, network.n_neurons, first, int(round(duration / dt)))

@@ -1,0 +1,236 @@
+"""Balanced networks: the diffusion (Siegert) theory of sparse LIF networks and Brunel's model.
+
+* ``siegert_rate``: the stationary rate of an LIF neuron driven by white noise of mean ``mu`` and
+  standard deviation ``sigma`` (Siegert 1951; Amit & Brunel 1997; Brunel 2000, eq. 21).
+* ``BrunelModel`` and ``brunel_network``: the sparse E/I network of Brunel (2000), with its
+  self-consistent stationary rate (``BrunelModel.stationary_rate``).
+* ``balanced_rates`` and ``finite_k_rates``: the rates of van Vreeswijk & Sompolinsky's binary
+  balanced network, at large K (linear in the external input) and at finite K (Gaussian mean field).
+
+Units: ms, mV, Hz.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import integrate, optimize, special
+
+from . import _validate, lif
+from .rng import RandomLike
+
+
+def _siegert_integral(lower: float, upper: float) -> float:
+    """sqrt(pi) * integral_lower^upper exp(u^2) (1 + erf u) du, written with erfcx for stability."""
+    integrand = lambda u: special.erfcx(-u)  # noqa: E731  exp(u^2)(1 + erf u) = erfcx(-u)
+    if upper < 0:  # the integrand is small and smooth: one piece
+        value, _ = integrate.quad(integrand, lower, upper, limit=200)
+        return math.sqrt(math.pi) * value
+    # Above 0 the integrand grows like 2 exp(u^2): integrate it times exp(-upper^2), which is
+    # exp(u^2 - upper^2) erfc(-u) <= 2, and put the scale back in log space, so a neuron far below
+    # threshold gives a rate of 0, not nan.
+    scaled = lambda u: special.erfc(-u) * math.exp(u * u - upper * upper)  # noqa: E731
+    low_part = 0.0
+    if lower < 0:
+        low_part, _ = integrate.quad(integrand, lower, 0.0, limit=200)
+    # The scaled integrand lives within about 1 / upper of the upper limit: below upper - 40 / upper
+    # it is under exp(-80), so quad need not search a long interval for a narrow peak.
+    start = max(lower, 0.0, upper - 40.0 / upper) if upper > 0 else max(lower, 0.0)
+    high_part, _ = integrate.quad(scaled, start, upper, limit=200)
+    log_high = math.log(high_part) + upper * upper if high_part > 0 else -math.inf
+    if log_high > 700.0:  # the rate is below 1e-300 Hz: zero
+        return math.inf
+    return math.sqrt(math.pi) * (low_part + math.exp(log_high))
+
+
+def siegert_rate(
+    mu, sigma, tau_m: float = 20.0, theta: float = 20.0, v_reset: float = 10.0, t_ref: float = 2.0
+) -> np.ndarray:
+    """Stationary rate (Hz) of an LIF neuron under white noise: the Siegert formula.
+
+    ``1 / nu = t_ref + tau_m sqrt(pi) int_{(V_r - mu)/sigma}^{(theta - mu)/sigma} e^{u^2} (1 + erf u) du``,
+    for ``tau_m dV/dt = -V + mu + sigma sqrt(tau_m) xi(t)`` (Brunel 2000, eq. 21). A neuron simulated
+    at a finite step fires below it, its threshold crossed unseen between steps: at dt = 0.1 ms and
+    the shot noise of 0.1 mV inputs, 3 % below (tests/test_lif.py).
+    ``sigma = 0`` gives the deterministic rate, ``1 / (t_ref + tau_m ln((mu - V_r) / (mu - theta)))``
+    above threshold and 0 below.
+    """
+    tau_m = _validate.positive("tau_m", tau_m)
+    t_ref = _validate.in_range("t_ref", t_ref, 0.0, math.inf)
+    if v_reset >= theta:
+        raise ValueError(f"v_reset must lie below theta, got v_reset {v_reset} and theta {theta}")
+    mu, sigma = np.broadcast_arrays(np.asarray(mu, dtype=np.float64), np.asarray(sigma, dtype=np.float64))
+    if np.any(sigma < 0) or not np.all(np.isfinite(sigma)) or not np.all(np.isfinite(mu)):
+        raise ValueError("mu must be finite and sigma finite and non-negative")
+    rates = np.empty(mu.shape)
+    for index in np.ndindex(mu.shape):
+        m, s = float(mu[index]), float(sigma[index])
+        if s == 0:
+            rates[index] = 0.0 if m <= theta else 1e3 / (t_ref + tau_m * math.log((m - v_reset) / (m - theta)))
+            continue
+        integral = _siegert_integral((v_reset - m) / s, (theta - m) / s)
+        rates[index] = 1e3 / (t_ref + tau_m * integral)
+    return rates if rates.ndim else float(rates)
+
+
+@dataclass(frozen=True)
+class BrunelModel:
+    """Brunel's (2000) sparse network of excitatory and inhibitory LIF neurons with delta synapses.
+
+    Each neuron receives ``C_E = eps N_E`` excitatory and ``C_I = eps N_I`` inhibitory inputs (fixed
+    in-degree) of weights ``J`` and ``-g J`` mV after a delay ``D``, and ``C_E`` external Poisson inputs
+    of weight ``J`` at ``eta nu_thr``, ``nu_thr = theta / (J C_E tau_m)``. Defaults: the paper's full size
+    and panel C of its figure 8 (asynchronous irregular), with its reset of 10 mV.
+    """
+
+    n_exc: int = 10_000
+    n_inh: int = 2_500
+    eps: float = 0.1
+    J: float = 0.1
+    g: float = 5.0
+    eta: float = 2.0
+    delay: float = 1.5
+    tau_m: float = 20.0
+    theta: float = 20.0
+    v_reset: float = 10.0
+    t_ref: float = 2.0
+
+    def __post_init__(self):
+        _validate.integer_at_least("n_exc", self.n_exc, 2)
+        _validate.integer_at_least("n_inh", self.n_inh, 2)
+        _validate.in_range("eps", self.eps, 0.0, 1.0)
+        for name in ("J", "g", "eta", "delay", "tau_m", "theta"):
+            _validate.positive(name, getattr(self, name))
+        _validate.in_range("t_ref", self.t_ref, 0.0, math.inf)
+        if self.v_reset >= self.theta:
+            raise ValueError(f"v_reset must lie below theta ({self.theta}), got {self.v_reset}")
+        if self.c_exc < 1 or self.c_inh < 1:
+            raise ValueError(f"eps {self.eps} leaves a neuron with no excitatory or no inhibitory input")
+
+    @property
+    def c_exc(self) -> int:
+        return int(round(self.eps * self.n_exc))
+
+    @property
+    def c_inh(self) -> int:
+        return int(round(self.eps * self.n_inh))
+
+    @property
+    def nu_thr(self) -> float:
+        """External rate (Hz) that brings the mean input to threshold without recurrence."""
+        return 1e3 * self.theta / (self.J * self.c_exc * self.tau_m)
+
+    @property
+    def nu_ext(self) -> float:
+        return self.eta * self.nu_thr
+
+    def input_moments(self, rate: float) -> tuple[float, float]:
+        """Mean and SD (mV) of the input at network rate ``rate`` (Hz): Brunel (2000), eqs. 4-5.
+
+        ``mu = C_E J tau (nu_ext + nu (1 - g gamma))``, ``sigma^2 = C_E J^2 tau (nu_ext + nu (1 + g^2 gamma))``,
+        ``gamma = C_I / C_E``; the external inputs count as ``C_E`` sources at ``nu_ext``.
+        """
+        gamma = self.c_inh / self.c_exc
+        tau = self.tau_m * 1e-3
+        mu = self.c_exc * self.J * tau * (self.nu_ext + rate * (1 - self.g * gamma))
+        variance = self.c_exc * self.J**2 * tau * (self.nu_ext + rate * (1 + self.g**2 * gamma))
+        return mu, math.sqrt(variance)
+
+    def stationary_rate(self) -> float:
+        """The self-consistent rate of the diffusion approximation: ``nu = siegert(mu(nu), sigma(nu))`` (Hz).
+
+        With ``g gamma > 1`` the right side falls as ``nu`` grows, so the solution is unique.
+        """
+
+        def mismatch(rate):
+            mu, sigma = self.input_moments(rate)
+            return siegert_rate(mu, sigma, self.tau_m, self.theta, self.v_reset, self.t_ref) - rate
+
+        ceiling = 1e3 / self.t_ref if self.t_ref > 0 else 1e4
+        return float(optimize.brentq(mismatch, 0.0, ceiling, xtol=1e-10))
+
+    def network(self, dt: float = 0.1, rng: RandomLike = None) -> lif.Network:
+        """The network itself, drawn from ``rng`` (fixed in-degrees, as in the paper)."""
+        neuron = lif.NeuronParameters(tau_m=self.tau_m, theta=self.theta, v_reset=self.v_reset, t_ref=self.t_ref)
+        drive = (lif.PoissonDrive(rate=self.nu_ext, weight=self.J, n_sources=self.c_exc),)
+        populations = [lif.Population("E", self.n_exc, neuron, drive), lif.Population("I", self.n_inh, neuron, drive)]
+        projections = [
+            lif.Projection(
+                pre,
+                post,
+                self.J if pre == "E" else -self.g * self.J,
+                self.delay,
+                in_degree=self.c_exc if pre == "E" else self.c_inh,
+            )
+            for pre in ("E", "I")
+            for post in ("E", "I")
+        ]
+        return lif.build_network(populations, projections, dt=dt, synapse="delta", rng=rng)
+
+
+# --- van Vreeswijk & Sompolinsky's binary balanced network ---------------------------------------
+
+
+@dataclass(frozen=True)
+class BinaryBalance:
+    """Parameters of the binary balanced network (van Vreeswijk & Sompolinsky 1996, 1998).
+
+    Couplings ``J_kl / sqrt(K)`` with ``J_EE = J_IE = 1``, ``J_EI = -J_E``, ``J_II = -J_I``; external input
+    ``sqrt(K) E m0`` to excitatory and ``sqrt(K) I m0`` to inhibitory units; thresholds ``theta_E``,
+    ``theta_I``. Defaults are the values commonly quoted for the papers' figures (the reference sheet
+    marks them unverified): E 1, I 0.8, J_E 2, J_I 1.8, theta_E 1, theta_I 0.7.
+    """
+
+    E: float = 1.0
+    I: float = 0.8  # noqa: E741  the papers' symbol
+    J_E: float = 2.0
+    J_I: float = 1.8
+    theta_E: float = 1.0
+    theta_I: float = 0.7
+
+    def __post_init__(self):
+        for name in ("E", "I", "J_E", "J_I"):
+            _validate.positive(name, getattr(self, name))
+        if not (self.E / self.I > self.J_E / self.J_I > 1):
+            raise ValueError(
+                f"a balanced state with positive rates needs E / I > J_E / J_I > 1, got E / I = {self.E / self.I:.3g} "
+                f"and J_E / J_I = {self.J_E / self.J_I:.3g}"
+            )
+
+
+def balanced_rates(params: BinaryBalance, m0) -> tuple[np.ndarray, np.ndarray]:
+    """Large-K rates: the O(sqrt K) inputs cancel, ``m_E = (J_I E - J_E I) / (J_E - J_I) m0``,
+    ``m_I = (E - I) / (J_E - J_I) m0`` (van Vreeswijk & Sompolinsky 1998, eq. 4.3)."""
+    m0 = np.asarray(m0, dtype=np.float64)
+    m_exc = (params.J_I * params.E - params.J_E * params.I) / (params.J_E - params.J_I) * m0
+    m_inh = (params.E - params.I) / (params.J_E - params.J_I) * m0
+    return m_exc, m_inh
+
+
+def finite_k_rates(params: BinaryBalance, m0: float, K: float) -> tuple[float, float]:
+    """Rates at finite K: the Gaussian mean field of Bernoulli connectivity and constant drive.
+
+    ``m_k = H(-mu_k / sigma_k)``, ``mu_E = sqrt(K)(E m0 + m_E - J_E m_I) - theta_E``,
+    ``mu_I = sqrt(K)(I m0 + m_E - J_I m_I) - theta_I``, ``sigma_k^2 = m_E + J_k^2 m_I`` (the quenched
+    and temporal fluctuations of K Bernoulli-chosen inputs; ``H`` the Gaussian tail).
+    """
+    m0 = _validate.in_range("m0", m0, 0.0, 1.0)
+    K = _validate.positive("K", K)
+    root_k = math.sqrt(K)
+
+    def residual(m):
+        m_e, m_i = np.clip(m, 1e-12, 1.0)
+        mu_e = root_k * (params.E * m0 + m_e - params.J_E * m_i) - params.theta_E
+        mu_i = root_k * (params.I * m0 + m_e - params.J_I * m_i) - params.theta_I
+        s_e = math.sqrt(m_e + params.J_E**2 * m_i)
+        s_i = math.sqrt(m_e + params.J_I**2 * m_i)
+        return [special.ndtr(mu_e / s_e) - m_e, special.ndtr(mu_i / s_i) - m_i]
+
+    start = np.clip(np.array(balanced_rates(params, m0), dtype=np.float64), 0.01, 0.99)
+    solution = optimize.root(residual, start, method="hybr", tol=1e-12)
+    if not solution.success:
+        raise RuntimeError(f"the finite-K mean field found no solution at K = {K}, m0 = {m0}: {solution.message}")
+    m_e, m_i = solution.x
+    return float(m_e), float(m_i)

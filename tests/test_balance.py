@@ -1,0 +1,76 @@
+"""Balance theory (helpers.balance): the Siegert rate, Brunel's self-consistent rate, van Vreeswijk
+& Sompolinsky's balanced rates."""
+
+import math
+
+import numpy as np
+import pytest
+from scipy import integrate, special
+
+from helpers import balance, lif
+
+
+def test_siegert_tends_to_the_deterministic_rate_as_the_noise_vanishes():
+    deterministic = balance.siegert_rate(25.0, 0.0)
+    assert deterministic == pytest.approx(1e3 / (2 + 20 * math.log(15 / 5)), rel=1e-12)
+    assert balance.siegert_rate(25.0, 1e-3) == pytest.approx(deterministic, rel=1e-4)
+    assert balance.siegert_rate(15.0, 1e-3) < 1e-100 and balance.siegert_rate(15.0, 0.0) == 0.0
+
+
+@pytest.mark.parametrize(("mu", "sigma"), [(15.0, 5.0), (19.0, 2.0), (10.0, 3.0), (30.0, 10.0)])
+def test_siegert_agrees_with_a_direct_quadrature_where_that_is_safe(mu, sigma):
+    value, _ = integrate.quad(lambda u: special.erfcx(-u), (10 - mu) / sigma, (20 - mu) / sigma)
+    assert balance.siegert_rate(mu, sigma) == pytest.approx(1e3 / (2 + 20 * math.sqrt(math.pi) * value), rel=1e-9)
+
+
+def test_siegert_grows_with_the_mean_and_with_the_noise_below_threshold():
+    rates = balance.siegert_rate(np.linspace(5, 30, 26), 3.0)
+    assert np.all(np.diff(rates) > 0)
+    assert balance.siegert_rate(15.0, 4.0) > balance.siegert_rate(15.0, 2.0)
+    assert balance.siegert_rate(-50.0, 1.0) == 0.0  # far below threshold: 0, not nan
+
+
+def test_brunels_stationary_rate_is_self_consistent_and_matches_simulation():
+    model = balance.BrunelModel()
+    rate = model.stationary_rate()
+    mu, sigma = model.input_moments(rate)
+    assert balance.siegert_rate(mu, sigma) == pytest.approx(rate, rel=1e-8)
+    assert model.nu_thr == pytest.approx(10.0)
+    # a quarter-size network in the asynchronous state of panel C, against its own theory
+    small = balance.BrunelModel(n_exc=4000, n_inh=1000, eps=0.25)
+    record = lif.Simulation(small.network(rng=1), rng=2).run(1200.0).between(200.0, 1200.0)
+    assert record.rates().mean() == pytest.approx(small.stationary_rate(), rel=0.05)
+
+
+def test_brunel_model_refuses_bad_parameters():
+    with pytest.raises(ValueError, match="eps must be a number in"):
+        balance.BrunelModel(eps=1.5)
+    with pytest.raises(ValueError, match="v_reset must lie below theta"):
+        balance.BrunelModel(v_reset=25.0)
+    with pytest.raises(ValueError, match="no excitatory or no inhibitory input"):
+        balance.BrunelModel(n_exc=10, n_inh=4, eps=0.1)
+
+
+def test_balanced_rates_cancel_the_order_sqrt_k_input():
+    params = balance.BinaryBalance()
+    m0 = 0.1
+    m_exc, m_inh = balance.balanced_rates(params, m0)
+    assert params.E * m0 + m_exc - params.J_E * m_inh == pytest.approx(0.0, abs=1e-15)
+    assert params.I * m0 + m_exc - params.J_I * m_inh == pytest.approx(0.0, abs=1e-15)
+    np.testing.assert_allclose(balance.balanced_rates(params, [0.05, 0.2])[0], [m_exc / 2, 2 * m_exc])
+
+
+def test_finite_k_rates_approach_the_balanced_line_as_one_over_root_k():
+    params = balance.BinaryBalance()
+    m0 = 0.1
+    target = np.array(balance.balanced_rates(params, m0))
+    gaps = {K: np.array(balance.finite_k_rates(params, m0, K)) - target for K in (1e3, 1e5, 1e6, 1e7)}
+    assert np.all(gaps[1e3] < 0) and np.all(np.abs(gaps[1e7]) < np.abs(gaps[1e3]) / 20)
+    # each tenfold K shrinks the gap by sqrt(10) as K grows (3.04, then 3.12, measured)
+    for small, large in ((1e5, 1e6), (1e6, 1e7)):
+        np.testing.assert_allclose(gaps[small] / gaps[large], math.sqrt(10), rtol=0.05)
+
+
+def test_binary_balance_refuses_parameters_without_a_balanced_state():
+    with pytest.raises(ValueError, match="E / I > J_E / J_I > 1"):
+        balance.BinaryBalance(E=1.0, I=1.0)

@@ -15,11 +15,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 from scipy import integrate, optimize, special
 
 from . import _validate, lif
-from .rng import RandomLike
+from .rng import RandomLike, as_generator, kernel_key, uniforms4
 
 
 def _siegert_integral(lower: float, upper: float) -> float:
@@ -234,3 +235,196 @@ def finite_k_rates(params: BinaryBalance, m0: float, K: float) -> tuple[float, f
         raise RuntimeError(f"the finite-K mean field found no solution at K = {K}, m0 = {m0}: {solution.message}")
     m_e, m_i = solution.x
     return float(m_e), float(m_i)
+
+
+@dataclass(frozen=True, eq=False)
+class BinaryRun:
+    """What ``simulate_binary`` records: population rates over time and the input's two parts.
+
+    ``times`` in units of tau_E; ``m_exc``, ``m_inh`` the fraction of active units at each time;
+    ``rates`` each unit's time-averaged activity (excitatory units first); ``excitation`` and
+    ``inhibition`` (2,) the mean over time and units of each population's excitatory input (external
+    plus recurrent) and inhibitory input, whose sum is the net input before the threshold.
+    """
+
+    times: np.ndarray
+    m_exc: np.ndarray
+    m_inh: np.ndarray
+    rates: np.ndarray
+    excitation: np.ndarray
+    inhibition: np.ndarray
+
+
+@numba.njit(cache=True)
+def _binary_kernel(
+    key,
+    n_updates,
+    record_every,
+    n_exc,
+    share_exc,
+    indptr,
+    targets,
+    weights,
+    state,
+    field_exc,
+    field_inh,
+    external,
+    threshold,
+    first_update,
+    m_record,
+    active_time,
+    input_sums,
+):
+    """Asynchronous updates: a unit drawn at random (E with probability ``share_exc``) takes state
+    ``field > threshold``; a change moves its targets' fields. Numbers from Philox by update index."""
+    n = state.size
+    n_inh = n - n_exc
+    active_exc = 0
+    active_inh = 0
+    for i in range(n_exc):
+        active_exc += state[i]
+    for i in range(n_exc, n):
+        active_inh += state[i]
+    for t in range(n_updates):
+        u = uniforms4(key, 0, first_update + t)
+        if u[0] < share_exc:
+            i = min(int(u[1] * n_exc), n_exc - 1)
+        else:
+            i = n_exc + min(int(u[1] * n_inh), n_inh - 1)
+        new = 1 if field_exc[i] + field_inh[i] + external[i] > threshold[i] else 0
+        if new != state[i]:
+            sign = 1.0 if new == 1 else -1.0
+            state[i] = new
+            if i < n_exc:
+                active_exc += new * 2 - 1
+                for s in range(indptr[i], indptr[i + 1]):
+                    field_exc[targets[s]] += sign * weights[s]
+            else:
+                active_inh += new * 2 - 1
+                for s in range(indptr[i], indptr[i + 1]):
+                    field_inh[targets[s]] += sign * weights[s]
+        if (t + 1) % record_every == 0:
+            row = (t + 1) // record_every - 1
+            m_record[row, 0] = active_exc / n_exc
+            m_record[row, 1] = active_inh / n_inh
+            for j in range(n):
+                active_time[j] += state[j]
+                which = 0 if j < n_exc else 1
+                input_sums[which, 0] += field_exc[j] + external[j]
+                input_sums[which, 1] += field_inh[j]
+
+
+def simulate_binary(
+    params: BinaryBalance,
+    m0: float,
+    K: float,
+    n_exc: int,
+    n_inh: int,
+    duration: float,
+    tau_ratio: float = 0.9,
+    record_every: float = 0.1,
+    rng: RandomLike = None,
+    warmup: float = 2.0,
+) -> BinaryRun:
+    """Simulate the binary balanced network with Bernoulli connectivity and constant external drive.
+
+    Each unit receives on average K inputs from each population (probabilities ``K / N_E`` and
+    ``K / N_I``), of weights ``1 / sqrt K`` (excitatory) and ``-J_k / sqrt K`` (inhibitory, k the
+    receiving population), and ``sqrt(K) E m0`` or ``sqrt(K) I m0`` from outside. Units update
+    asynchronously at rate ``1 / tau_E`` (excitatory) and ``1 / tau_I = 1 / (tau_ratio tau_E)``; time is
+    in units of tau_E and advances by the mean interval between updates. Rates and inputs are
+    averaged after ``warmup``, sampled every ``record_every``. The initial state is random at the
+    large-K rates.
+    """
+    m0 = _validate.in_range("m0", m0, 0.0, 1.0)
+    K = _validate.positive("K", K)
+    n_exc = _validate.integer_at_least("n_exc", n_exc, 2)
+    n_inh = _validate.integer_at_least("n_inh", n_inh, 2)
+    if K > min(n_exc, n_inh) - 1:
+        raise ValueError(f"K must be at most {min(n_exc, n_inh) - 1} (the smaller population less one), got {K}")
+    duration = _validate.positive("duration", duration)
+    tau_ratio = _validate.positive("tau_ratio", tau_ratio)
+    record_every = _validate.positive("record_every", record_every)
+    warmup = _validate.in_range("warmup", warmup, 0.0, math.inf)
+    generator = as_generator(rng)
+    root_k = math.sqrt(K)
+    sizes = {"E": n_exc, "I": n_inh}
+    sources, targets, weights = [], [], []
+    for pre in ("E", "I"):
+        for post in ("E", "I"):
+            projection = lif.Projection(pre, post, 0.0, 1.0, probability=K / (sizes[pre] - (pre == post)))
+            drawn, counts = lif._connect(projection, sizes[pre], sizes[post], pre == post, generator)
+            coupling = 1.0 if pre == "E" else -(params.J_E if post == "E" else params.J_I)
+            sources.append(drawn + (0 if pre == "E" else n_exc))
+            targets.append(np.repeat(np.arange(sizes[post]) + (0 if post == "E" else n_exc), counts))
+            weights.append(np.full(drawn.size, coupling / root_k))
+    n = n_exc + n_inh
+    sources = np.concatenate(sources)
+    indptr, order = lif._outgoing_order(sources, n)
+    targets = np.concatenate(targets)[order]
+    weights = np.concatenate(weights)[order]
+    external = np.r_[np.full(n_exc, root_k * params.E * m0), np.full(n_inh, root_k * params.I * m0)]
+    threshold = np.r_[np.full(n_exc, params.theta_E), np.full(n_inh, params.theta_I)]
+    start_exc, start_inh = balanced_rates(params, m0)
+    state = (generator.random(n) < np.r_[np.full(n_exc, start_exc), np.full(n_inh, start_inh)]).astype(np.int64)
+    owner = np.repeat(np.arange(n), np.diff(indptr))
+    active = state[owner] == 1
+    field_exc = np.bincount(targets[active & (owner < n_exc)], weights[active & (owner < n_exc)], minlength=n)
+    field_inh = np.bincount(targets[active & (owner >= n_exc)], weights[active & (owner >= n_exc)], minlength=n)
+    rate_sum = n_exc + n_inh / tau_ratio  # updates per tau_E
+    share_exc = n_exc / rate_sum
+    every = max(1, int(round(record_every * rate_sum)))
+    key = kernel_key(generator)
+    skipped = int(round(warmup * rate_sum / every))
+    n_records = int(round(duration * rate_sum / every))
+    m_record = np.zeros((skipped + n_records, 2))
+    active_time = np.zeros(n)
+    input_sums = np.zeros((2, 2))
+    # the warm-up first, with its averages thrown away; then the recorded stretch
+    _binary_kernel(
+        key,
+        skipped * every,
+        every,
+        n_exc,
+        share_exc,
+        indptr,
+        targets.astype(np.int64),
+        weights,
+        state,
+        field_exc,
+        field_inh,
+        external,
+        threshold,
+        0,
+        m_record[:skipped],
+        np.zeros(n),
+        np.zeros((2, 2)),
+    )
+    _binary_kernel(
+        key,
+        n_records * every,
+        every,
+        n_exc,
+        share_exc,
+        indptr,
+        targets.astype(np.int64),
+        weights,
+        state,
+        field_exc,
+        field_inh,
+        external,
+        threshold,
+        skipped * every,
+        m_record[skipped:],
+        active_time,
+        input_sums,
+    )
+    sizes_array = np.array([[n_exc], [n_inh]])
+    return BinaryRun(
+        times=(np.arange(n_records) + 1) * every / rate_sum,
+        m_exc=m_record[skipped:, 0],
+        m_inh=m_record[skipped:, 1],
+        rates=active_time / n_records,
+        excitation=input_sums[:, 0] / (n_records * sizes_array[:, 0]),
+        inhibition=input_sums[:, 1] / (n_records * sizes_array[:, 0]),
+    )

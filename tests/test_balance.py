@@ -74,3 +74,25 @@ def test_finite_k_rates_approach_the_balanced_line_as_one_over_root_k():
 def test_binary_balance_refuses_parameters_without_a_balanced_state():
     with pytest.raises(ValueError, match="E / I > J_E / J_I > 1"):
         balance.BinaryBalance(E=1.0, I=1.0)
+
+
+def test_the_binary_network_sits_on_its_finite_k_mean_field_with_inputs_that_cancel():
+    # Sparse enough (K / N = 0.1) for the mean field's independent inputs: within 4 % (1-2 % measured).
+    params = balance.BinaryBalance()
+    K = 1000
+    run = balance.simulate_binary(params, 0.1, K, 10_000, 10_000, duration=5.0, rng=1)
+    theory = balance.finite_k_rates(params, 0.1, K)
+    assert run.m_exc.mean() == pytest.approx(theory[0], rel=0.04)
+    assert run.m_inh.mean() == pytest.approx(theory[1], rel=0.04)
+    # excitation and inhibition each of order sqrt(K) (here about 3), their sum of order 1
+    assert np.all(run.excitation > 0.05 * math.sqrt(K)) and np.all(run.inhibition < -0.05 * math.sqrt(K))
+    assert np.all(np.abs(run.excitation + run.inhibition) < 0.1 * run.excitation)
+    assert run.rates.shape == (20_000,) and run.rates.mean() == pytest.approx(np.mean(theory), rel=0.05)
+
+
+def test_the_binary_network_is_reproducible_from_its_seed():
+    params = balance.BinaryBalance()
+    first, second = (balance.simulate_binary(params, 0.1, 100, 500, 500, duration=2.0, rng=3) for _ in range(2))
+    np.testing.assert_array_equal(first.m_exc, second.m_exc)
+    with pytest.raises(ValueError, match="K must be at most 499"):
+        balance.simulate_binary(params, 0.1, 600, 500, 500, duration=2.0)

@@ -142,7 +142,8 @@ class BrunelModel:
     def stationary_rate(self) -> float:
         """The self-consistent rate of the diffusion approximation: ``nu = siegert(mu(nu), sigma(nu))`` (Hz).
 
-        With ``g gamma > 1`` the right side falls as ``nu`` grows, so the solution is unique.
+        A root of ``siegert(nu) - nu`` in ``[0, 1 / t_ref]`` by bisection (brentq): the mismatch is at
+        least 0 at 0 and negative at the ceiling. Where several roots exist, it returns one of them.
         """
 
         def mismatch(rate):

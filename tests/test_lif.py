@@ -190,7 +190,6 @@ def test_the_same_network_in_nest_fires_as_ours(synapse):
     # NEST's iaf_psc_delta / iaf_psc_exp on our connections: rates within 3 %, ISI CV within 0.05
     # (measured: 75.3 and 75.5 Hz, CV 0.157 and 0.157 with delta synapses; 71.5 and 71.7 Hz, CV 0.142
     # and 0.142 with exponential ones).
-    pytest.importorskip("nest")
     network = _brunel_like(synapse)
     simulation = lif.Simulation(network, rng=12)
     v_init = simulation.v.copy()

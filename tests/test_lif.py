@@ -2,10 +2,11 @@
 
 import math
 
+import numba
 import numpy as np
 import pytest
 
-from helpers import balance, lif, spikes
+from helpers import balance, lif, spikes, threads
 
 _DEFAULT_NEURON = lif.NeuronParameters()
 
@@ -197,3 +198,22 @@ def test_the_same_network_in_nest_fires_as_ours(synapse):
     theirs = lif.run_in_nest(network, 1000.0, v_init, seed=13, threads=2, warmup=200.0)
     assert theirs.rates().mean() == pytest.approx(ours.rates().mean(), rel=0.03)
     assert abs(np.nanmean(spikes.isi_cv(theirs)) - np.nanmean(spikes.isi_cv(ours))) < 0.05
+
+
+@pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2, reason="needs two numba threads")
+@pytest.mark.parametrize("synapse", lif.SYNAPSES)
+def test_the_spikes_do_not_depend_on_the_thread_count(synapse, monkeypatch):
+    # Every network is split over the threads here, however small (the work threshold set to 0).
+    monkeypatch.setattr(threads, "MIN_PARALLEL_WORK", 0)
+    network = _brunel_like(synapse)
+    records = []
+    before = numba.get_num_threads()
+    try:
+        for count in (1, 2):
+            numba.set_num_threads(count)
+            records.append(lif.Simulation(network, rng=21).run(300.0))
+    finally:
+        numba.set_num_threads(before)
+    assert records[0].n_spikes > 1000
+    np.testing.assert_array_equal(records[0].steps, records[1].steps)
+    np.testing.assert_array_equal(records[0].neurons, records[1].neurons)

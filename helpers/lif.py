@@ -417,8 +417,11 @@ def build_network(populations, projections, dt: float = 0.1, synapse: str = "del
     delay_type = np.uint8 if delays.size == 0 or delays.max() <= np.iinfo(np.uint8).max else np.uint16
     if delays.size and delays.max() > np.iinfo(np.uint16).max:
         raise ValueError(f"delays must be at most {np.iinfo(np.uint16).max} steps, got {delays.max()}")
-    if drive_rate.max() == 0 and not np.any(mu > theta) and indptr[-1] == 0:
-        raise ValueError("the network has no input: no projections, no Poisson drive and no mu above threshold")
+    if drive_rate.max() == 0 and not np.any(mu > theta):
+        # recurrent synapses alone cannot start a network whose every neuron rests below threshold
+        raise ValueError(
+            "the network has no input: give a population a Poisson drive or a constant input mu above theta"
+        )
     return Network(
         populations=populations,
         dt=dt,

@@ -27,7 +27,8 @@ Data layout, chosen for the chapters that extend it:
 
 Randomness: connections come from ``rng`` (a NumPy Generator or seed); the Poisson drive is drawn
 inside the kernel from ``helpers.rng``'s counter-based Philox generator, each number named by
-(neuron, step), so a run saved at any step resumes bit-exactly.
+(neuron and drive, step), so a run saved at any step resumes bit-exactly and the spikes are the
+same at any thread count.
 """
 
 from __future__ import annotations

@@ -381,45 +381,15 @@ def simulate_binary(
     m_record = np.zeros((skipped + n_records, 2))
     active_time = np.zeros(n)
     input_sums = np.zeros((2, 2))
-    # the warm-up first, with its averages thrown away; then the recorded stretch
-    _binary_kernel(
-        key,
-        skipped * every,
-        every,
-        n_exc,
-        share_exc,
-        indptr,
-        targets.astype(np.int64),
-        weights,
-        state,
-        field_exc,
-        field_inh,
-        external,
-        threshold,
-        0,
-        m_record[:skipped],
-        np.zeros(n),
-        np.zeros((2, 2)),
-    )
-    _binary_kernel(
-        key,
-        n_records * every,
-        every,
-        n_exc,
-        share_exc,
-        indptr,
-        targets.astype(np.int64),
-        weights,
-        state,
-        field_exc,
-        field_inh,
-        external,
-        threshold,
-        skipped * every,
-        m_record[skipped:],
-        active_time,
-        input_sums,
-    )
+    targets = targets.astype(np.int64)
+
+    def advance(n_updates, first_update, records, active, inputs):
+        _binary_kernel(key, n_updates, every, n_exc, share_exc, indptr, targets, weights, state, field_exc,
+                       field_inh, external, threshold, first_update, records, active, inputs)  # fmt: skip
+
+    # the warm-up first, its averages thrown away; then the recorded stretch
+    advance(skipped * every, 0, m_record[:skipped], np.zeros(n), np.zeros((2, 2)))
+    advance(n_records * every, skipped * every, m_record[skipped:], active_time, input_sums)
     sizes_array = np.array([[n_exc], [n_inh]])
     return BinaryRun(
         times=(np.arange(n_records) + 1) * every / rate_sum,

@@ -240,17 +240,16 @@ def _stderr_to(path: Path):
         os.close(saved)
 
 
-def execute_run(source: str, name: str, parameters: dict, workdir: str, threads: int | None,
-                timeout: float | None) -> tuple[dict, str]:
-    """Execute one point; return its record and the executed notebook (JSON text).
+def _no_cell_started(executed) -> bool:
+    """Whether papermill never began a cell of ``executed`` (None: it wrote no notebook at all)."""
+    if executed is None:
+        return True
+    return all(cell.get("metadata", {}).get("papermill", {}).get("start_time") is None for cell in executed.cells)
 
-    Never raises for a failure of the notebook: the record says ``failed`` and keeps the error.
-    """
-    for variable in _THREAD_VARIABLES if threads else ():
-        os.environ[variable] = str(threads)  # the kernel papermill starts inherits these
-    started = time.time()
-    record = {"run_id": run_id(parameters), "parameters": parameters, "notebook": name,
-              "started": started, "worker": os.uname().nodename}
+
+def _execute_once(source: str, name: str, parameters: dict, workdir: str,
+                  timeout: float | None) -> tuple[str, str | None, object, str | None]:
+    """One papermill execution: (status, error, executed notebook or None, the kernel's log if it failed)."""
     with tempfile.TemporaryDirectory() as scratch:
         source_path, output_path = Path(scratch) / name, Path(scratch) / f"out-{name}"
         source_path.write_text(source)
@@ -265,8 +264,31 @@ def execute_run(source: str, name: str, parameters: dict, workdir: str, threads:
         except Exception as failure:  # noqa: BLE001 - a dead kernel, a timeout: recorded, the sweep goes on
             status, error = "failed", "".join(traceback.format_exception_only(failure)).strip()
         executed = nbformat.read(str(output_path), as_version=4) if output_path.is_file() else None
-        if status == "failed" and kernel_log.is_file():
-            record["kernel_log"] = kernel_log.read_text()[-4000:]
+        log = kernel_log.read_text()[-4000:] if status == "failed" and kernel_log.is_file() else None
+    return status, error, executed, log
+
+
+def execute_run(source: str, name: str, parameters: dict, workdir: str, threads: int | None,
+                timeout: float | None) -> tuple[dict, str]:
+    """Execute one point; return its record and the executed notebook (JSON text).
+
+    Never raises for a failure of the notebook: the record says ``failed`` and keeps the error.
+    A kernel that fails before the first cell begins (Jupyter's kernels pick their ports before
+    they bind them, and on a busy machine another process can take one in between) is started
+    once more; the record keeps the first attempt's error under ``retried_after``. A failure
+    inside the notebook is never retried.
+    """
+    for variable in _THREAD_VARIABLES if threads else ():
+        os.environ[variable] = str(threads)  # the kernel papermill starts inherits these
+    started = time.time()
+    record = {"run_id": run_id(parameters), "parameters": parameters, "notebook": name,
+              "started": started, "worker": os.uname().nodename}
+    status, error, executed, log = _execute_once(source, name, parameters, workdir, timeout)
+    if status == "failed" and _no_cell_started(executed):
+        record["retried_after"] = error
+        status, error, executed, log = _execute_once(source, name, parameters, workdir, timeout)
+    if log is not None:
+        record["kernel_log"] = log
     results = {}
     if executed is not None:
         results = glued_scalars(executed) if status == "done" else {}

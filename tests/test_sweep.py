@@ -58,6 +58,12 @@ def records(out):
     return {path.stem: json.loads(path.read_text()) for path in (out / "runs").glob("*.json")}
 
 
+def _failures(table, out):
+    """The error and kernel log of each failed run, for an assertion's message."""
+    failed = table[table["status"] != "done"]["run_id"]
+    return {run: (records(out)[run].get("error"), records(out)[run].get("kernel_log", "")[-1500:]) for run in failed}
+
+
 def test_grid_points_are_the_product_with_stable_ids():
     points = sweep.grid_points({"x": [1, 2], "y": ["a", "b", "c"]}, fixed={"seed": 7})
     assert points[0] == {"x": 1, "y": "a", "seed": 7} and points[-1] == {"x": 2, "y": "c", "seed": 7}
@@ -155,6 +161,27 @@ def test_runs_made_by_other_code_of_the_notebook_are_run_again(tmp_path):
     assert list(table["product"]) == [6.0]
 
 
+def test_a_kernel_that_fails_before_any_cell_is_started_once_more_and_a_failing_cell_is_not(monkeypatch, tmp_path):
+    notebook = nbformat.read(str(toy_notebook(tmp_path)), as_version=4)
+    started = nbformat.from_dict(json.loads(nbformat.writes(notebook)))
+    started.cells[0].metadata["papermill"] = {"start_time": "2026-01-01T00:00:00"}
+    outcomes = [("failed", "RuntimeError: Kernel died before replying to kernel_info", None, "log"),
+                ("done", None, started, None),
+                ("failed", "RuntimeError: asked to fail", started, "log")]
+    calls = []
+
+    def execute_once(*args):
+        calls.append(args)
+        return outcomes[len(calls) - 1]
+
+    monkeypatch.setattr(sweep, "_execute_once", execute_once)
+    record, _ = sweep.execute_run("", "toy.ipynb", {"x": 1.0}, str(tmp_path), None, None)
+    assert len(calls) == 2 and record["status"] == "done" and "kernel_info" in record["retried_after"]
+    record, _ = sweep.execute_run("", "toy.ipynb", {"x": 1.0}, str(tmp_path), None, None)
+    assert len(calls) == 3 and record["status"] == "failed" and "retried_after" not in record
+    assert record["kernel_log"] == "log"
+
+
 def wait_for_records(out, count, process, limit=120):
     deadline = time.monotonic() + limit
     while len(list((out / "runs").glob("*.json"))) < count:
@@ -190,7 +217,8 @@ def test_a_killed_local_sweep_resumes_with_no_run_duplicated_or_missing(tmp_path
     final = records(out)
     assert sorted(final) == sorted(sweep.run_id(p) for p in sweep.grid_points(grid, {"pause": 1.0}))
     assert all(final[run]["started"] == record["started"] for run, record in first.items()), "a run was repeated"
-    assert (table["status"] == "done").all() and list(table["product"]) == [2.0 * x for x in grid["x"]]
+    assert (table["status"] == "done").all(), f"runs failed on resuming: {_failures(table, out)}"
+    assert list(table["product"]) == [2.0 * x for x in grid["x"]]
     assert table["run_id"].is_unique and len(table) == 6
 
 

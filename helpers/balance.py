@@ -153,9 +153,29 @@ class BrunelModel:
         ceiling = 1e3 / self.t_ref if self.t_ref > 0 else 1e4
         return float(optimize.brentq(mismatch, 0.0, ceiling, xtol=1e-10))
 
-    def network(self, dt: float = 0.1, rng: RandomLike = None) -> lif.Network:
-        """The network itself, drawn from ``rng`` (fixed in-degrees, as in the paper)."""
-        neuron = lif.NeuronParameters(tau_m=self.tau_m, theta=self.theta, v_reset=self.v_reset, t_ref=self.t_ref)
+    def network(
+        self,
+        dt: float = 0.1,
+        rng: RandomLike = None,
+        synapse: str = "delta",
+        tau_syn: tuple[float, float] = (0.5, 0.5),
+    ) -> lif.Network:
+        """The network itself, drawn from ``rng`` (fixed in-degrees, as in the paper).
+
+        ``synapse="exponential"`` gives every synapse an exponentially decaying current of time
+        constants ``tau_syn`` (excitatory, inhibitory; ms) carrying the same charge as the paper's
+        delta jumps: Brunel's model when ``tau_syn`` is short against ``tau_m``, a variant otherwise.
+        """
+        if synapse not in lif.SYNAPSES:
+            raise ValueError(f"synapse must be one of {lif.SYNAPSES}, got {synapse!r}")
+        neuron = lif.NeuronParameters(
+            tau_m=self.tau_m,
+            theta=self.theta,
+            v_reset=self.v_reset,
+            t_ref=self.t_ref,
+            tau_syn_exc=tau_syn[0],
+            tau_syn_inh=tau_syn[1],
+        )
         drive = (lif.PoissonDrive(rate=self.nu_ext, weight=self.J, n_sources=self.c_exc),)
         populations = [lif.Population("E", self.n_exc, neuron, drive), lif.Population("I", self.n_inh, neuron, drive)]
         projections = [
@@ -169,7 +189,7 @@ class BrunelModel:
             for pre in ("E", "I")
             for post in ("E", "I")
         ]
-        return lif.build_network(populations, projections, dt=dt, synapse="delta", rng=rng)
+        return lif.build_network(populations, projections, dt=dt, synapse=synapse, rng=rng)
 
 
 # --- van Vreeswijk & Sompolinsky's binary balanced network ---------------------------------------

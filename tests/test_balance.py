@@ -49,6 +49,8 @@ def test_brunel_model_refuses_bad_parameters():
         balance.BrunelModel(v_reset=25.0)
     with pytest.raises(ValueError, match="no excitatory or no inhibitory input"):
         balance.BrunelModel(n_exc=10, n_inh=4, eps=0.1)
+    with pytest.raises(ValueError, match="synapse must be one of"):
+        balance.BrunelModel(n_exc=20, n_inh=10).network(synapse="alpha")
 
 
 def test_balanced_rates_cancel_the_order_sqrt_k_input():

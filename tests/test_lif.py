@@ -167,23 +167,7 @@ def test_per_neuron_parameters_are_each_neurons_own():
 def _brunel_like(synapse):
     """Brunel's network at a fifth of its size (reset 10 mV, g 5, eta 2), with either synapse kind."""
     model = balance.BrunelModel(n_exc=2000, n_inh=500, g=5.0, eta=2.0)
-    if synapse == "delta":
-        return model.network(rng=11)
-    neuron = lif.NeuronParameters(tau_syn_exc=2.0, tau_syn_inh=5.0)
-    drive = (lif.PoissonDrive(model.nu_ext, model.J, model.c_exc),)
-    populations = [lif.Population("E", 2000, neuron, drive), lif.Population("I", 500, neuron, drive)]
-    projections = [
-        lif.Projection(
-            pre,
-            post,
-            model.J if pre == "E" else -model.g * model.J,
-            model.delay,
-            in_degree=model.c_exc if pre == "E" else model.c_inh,
-        )
-        for pre in "EI"
-        for post in "EI"
-    ]
-    return lif.build_network(populations, projections, dt=0.1, synapse="exponential", rng=11)
+    return model.network(rng=11, synapse=synapse, tau_syn=(2.0, 5.0))
 
 
 @pytest.mark.parametrize("synapse", lif.SYNAPSES)

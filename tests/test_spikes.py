@@ -65,3 +65,25 @@ def test_windows_and_selections_keep_the_record_consistent():
         record.binned(0.25)
     with pytest.raises(ValueError, match="holds no recorded step"):
         record.between(5000.0, 6000.0)
+
+
+def _modulated_record(n, frequency=40.0, rate=20.0, depth=0.8, seconds=10.0, dt=0.1, seed=2):
+    """n neurons firing as Poisson processes at a rate modulated, for all of them alike, at ``frequency``."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * 1e3 / dt)) * dt * 1e-3
+    p = rate * (1 + depth * np.sin(2 * np.pi * frequency * t)) * dt * 1e-3
+    steps, neurons = np.nonzero(rng.random((t.size, n)) < p[:, None])
+    return spikes.SpikeRecord(steps.astype(np.int64), neurons.astype(np.int32), dt, n, 0, t.size)
+
+
+def test_an_oscillation_is_measured_against_independent_poisson_neurons():
+    frequency, strength = spikes.oscillation(_poisson_record())
+    assert 0.8 < strength < 2.0  # the largest of the spectrum's bins, each about 1
+    # a rhythm shared by all: power of order 1 against a floor of 1/N, so the strength doubles with N
+    frequency, strength = spikes.oscillation(_modulated_record(100))
+    twice_as_many = spikes.oscillation(_modulated_record(200))[1]
+    assert frequency == pytest.approx(40.0, abs=2.0) and strength > 50
+    assert twice_as_many / strength == pytest.approx(2.0, rel=0.1)
+    silent = spikes.SpikeRecord(np.zeros(0, np.int64), np.zeros(0, np.int32), 0.1, 5, 0, 1000)
+    with pytest.raises(ValueError, match="no spikes"):
+        spikes.oscillation(silent)

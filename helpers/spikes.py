@@ -1,5 +1,5 @@
 """Spike records and their statistics: population rate, ISI CV, Fano factor, count correlations,
-power spectrum, the strength of a population rhythm.
+power spectrum, the frequency and depth of a population rhythm.
 
 A record is two integer arrays, one entry per spike: the time step it fell in and the neuron that
 fired. At a step ``dt`` that is all a time is (NEST reports the same spike at the end of its step),
@@ -203,19 +203,24 @@ def power_spectrum(rate: np.ndarray, bin_ms: float, segment_ms: float = 256.0) -
     return signal.welch(rate - rate.mean(), fs=1e3 / bin_ms, nperseg=per_segment)
 
 
-def oscillation(record: SpikeRecord, bin_ms: float = 0.5, segment_ms: float = 256.0) -> tuple[float, float]:
-    """The strongest rhythm of the population rate: (its frequency in Hz, its strength).
 
-    The strength is the peak of the rate's power spectrum over the spectrum the same neurons would
-    give if they fired as independent Poisson processes at their mean rate, ``2 nu / N`` (Hz^2/Hz):
-    about 1 for independent neurons. Finite-size fluctuations of an asynchronous network, filtered
-    by its recurrence, keep it of order 1 however large the network; a macroscopic oscillation has
-    power of order 1 against a floor of 1/N, so its strength grows in proportion to N. Comparing two
-    sizes tells the two apart.
+def population_rhythm(
+    record: SpikeRecord, bin_ms: float = 0.5, segment_ms: float = 256.0, band: float = 0.3
+) -> tuple[float, float]:
+    """The strongest rhythm of the population rate: (its frequency in Hz, its depth).
+
+    The frequency is the peak of the rate's power spectrum (``power_spectrum``); the depth is the
+    amplitude of the rate's modulation within ``band`` (a fraction) of that frequency, over the
+    mean rate: ``sqrt(2 * integral of the spectrum over the band) / mean rate``. A rate
+    ``nu (1 + a sin(2 pi f t))`` has depth ``a``; independent Poisson neurons add ``2 nu / N`` to the
+    spectrum at every frequency, so their depth shrinks as ``1 / sqrt(N)``.
     """
+    band = _validate.in_range("band", band, 0.0, 1.0)
     _, rate = population_rate(record, bin_ms)
     if rate.mean() <= 0:
         raise ValueError("the record has no spikes: no population rhythm to measure")
     frequencies, power = power_spectrum(rate, bin_ms, segment_ms)
     peak = 1 + int(np.argmax(power[1:]))  # the mean is removed: frequency 0 is no rhythm
-    return float(frequencies[peak]), float(power[peak] / (2.0 * rate.mean() / record.n_neurons))
+    within = np.abs(frequencies - frequencies[peak]) <= band * frequencies[peak]
+    variance = np.trapezoid(power[within], frequencies[within]) if within.sum() > 1 else 0.0
+    return float(frequencies[peak]), float(np.sqrt(2.0 * variance) / rate.mean())

@@ -76,14 +76,17 @@ def _modulated_record(n, frequency=40.0, rate=20.0, depth=0.8, seconds=10.0, dt=
     return spikes.SpikeRecord(steps.astype(np.int64), neurons.astype(np.int32), dt, n, 0, t.size)
 
 
-def test_an_oscillation_is_measured_against_independent_poisson_neurons():
-    frequency, strength = spikes.oscillation(_poisson_record())
-    assert 0.8 < strength < 2.0  # the largest of the spectrum's bins, each about 1
-    # a rhythm shared by all: power of order 1 against a floor of 1/N, so the strength doubles with N
-    frequency, strength = spikes.oscillation(_modulated_record(100))
-    twice_as_many = spikes.oscillation(_modulated_record(200))[1]
-    assert frequency == pytest.approx(40.0, abs=2.0) and strength > 50
-    assert twice_as_many / strength == pytest.approx(2.0, rel=0.1)
+def test_a_population_rhythm_is_found_at_its_frequency_and_depth():
+    # a rate 20 (1 + 0.8 sin(2 pi 40 t)) Hz shared by 500 neurons: depth 0.8, plus the Poisson floor
+    frequency, depth = spikes.population_rhythm(_modulated_record(500))
+    assert frequency == pytest.approx(40.0, abs=2.0) and depth == pytest.approx(0.8, abs=0.03)
+    # independent neurons: only the floor, 2 nu / N over the band around the peak (cut at 1 kHz, the
+    # Nyquist frequency of 0.5 ms bins)
+    frequency, depth = spikes.population_rhythm(_poisson_record(n=200, rate=20.0))
+    width = min(1.3 * frequency, 1000.0) - 0.7 * frequency
+    assert depth == pytest.approx(np.sqrt(2 * (2 * 20.0 / 200) * width) / 20.0, rel=0.2)
     silent = spikes.SpikeRecord(np.zeros(0, np.int64), np.zeros(0, np.int32), 0.1, 5, 0, 1000)
     with pytest.raises(ValueError, match="no spikes"):
-        spikes.oscillation(silent)
+        spikes.population_rhythm(silent)
+    with pytest.raises(ValueError, match="band must be"):
+        spikes.population_rhythm(_poisson_record(), band=2.0)

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import os
 import sys
 import time
 from dataclasses import dataclass, field
@@ -869,6 +870,7 @@ def run_in_nest(
     of the record. ``threads`` defaults to numba's thread count. For runs beyond one machine, the
     same calls under ``mpirun`` spread the network over NEST's MPI processes.
     """
+    os.environ.setdefault("PYNEST_QUIET", "1")  # NEST's banner, printed on import, says nothing about the run
     import nest
 
     duration = _validate.positive("duration", duration)

@@ -25,6 +25,7 @@ def test_build_has_no_warnings(built_book):
         ("05_hopfield", "The Hopfield model and its biological generalisations"),
         ("06_gardner", "The Gardner bound, sign constraints and E-I balance"),
         ("07_information", "Information about novel and familiar stimuli"),
+        ("08_balanced_networks", "Balanced networks"),
     ],
 )
 def test_chapters_figures_and_offline_mathjax(built_book, stem, title):

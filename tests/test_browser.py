@@ -90,6 +90,7 @@ CHAPTERS = [
     "notebooks/05_hopfield.html",
     "notebooks/06_gardner.html",
     "notebooks/07_information.html",
+    "notebooks/08_balanced_networks.html",
 ]
 PAGES = [
     "index.html",

@@ -118,6 +118,12 @@ SMALL = {
         "sweep_repeats": 5,
         "seed": 7,
     },
+    "08_balanced_networks": {
+        # the checks hold the simulation to the finite-K theory at the largest K: it must be 1000
+        "binary_in_degrees": [200, 1000],
+        "network_scale": 0.5,
+        "seed": 7,
+    },
 }
 BAD = {
     "01_transfer_function": [
@@ -203,6 +209,15 @@ BAD = {
         ("load", 0.01, r"round\(load \* c \* n_neurons\) >= n_stimuli must hold \(a stored pattern for each "
          "familiar stimulus\\); got c = 0.008, load = 0.01"),
         ("dt", 0.01, r"dt must be a number in \[0.0001, 0.002\] s, got 0.01"),
+    ],
+    "08_balanced_networks": [
+        ("network_scale", 0.1, r"network_scale must be a number in \[0.5, 1\] \(smaller, the asynchronous state's "
+         r"rhythm nears the threshold\), got 0.1"),
+        ("binary_in_degrees", [400, 100], "binary_in_degrees must be an increasing list of at least 2 integers"),
+        ("binary_density", 0.01, r"max\(max\(binary_in_degrees\), binary_k_sweep\) \*\* 2 <= 20000000 \* "
+         r"binary_density must hold \(at most 80 million synapses in a binary network\)"),
+        ("nest_duration", -1.0, r"nest_duration must be a number in \[0, 100000\] ms, got -1.0"),
+        ("binary_m0", [0.05, 0.08, 0.2], r"binary_m0\[-3\] >= 0.1 must hold"),
     ],
 }
 #: "(61.2 s)", "(157 s so far)", "all checks passed (49 s)": run times in stored outputs.

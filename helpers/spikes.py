@@ -203,7 +203,6 @@ def power_spectrum(rate: np.ndarray, bin_ms: float, segment_ms: float = 256.0) -
     return signal.welch(rate - rate.mean(), fs=1e3 / bin_ms, nperseg=per_segment)
 
 
-
 def population_rhythm(
     record: SpikeRecord, bin_ms: float = 0.5, segment_ms: float = 256.0, band: float = 0.3
 ) -> tuple[float, float]:

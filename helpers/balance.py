@@ -3,7 +3,8 @@
 * ``siegert_rate``: the stationary rate of an LIF neuron driven by white noise of mean ``mu`` and
   standard deviation ``sigma`` (Siegert 1951; Amit & Brunel 1997; Brunel 2000, eq. 21).
 * ``BrunelModel`` and ``brunel_network``: the sparse E/I network of Brunel (2000), with its
-  self-consistent stationary rate (``BrunelModel.stationary_rate``).
+  self-consistent stationary rate (``BrunelModel.stationary_rate``) and the linear stability of
+  its asynchronous state (``BrunelModel.stability``, from ``rate_response``).
 * ``balanced_rates`` and ``finite_k_rates``: the rates of van Vreeswijk & Sompolinsky's binary
   balanced network, at large K (linear in the external input) and at finite K (Gaussian mean field).
 
@@ -74,6 +75,115 @@ def siegert_rate(
         integral = _siegert_integral((v_reset - m) / s, (theta - m) / s)
         rates[index] = 1e3 / (t_ref + tau_m * integral)
     return rates if rates.ndim else float(rates)
+
+
+@numba.njit(cache=True)
+def _threshold_integration(mu, sigma, omega, tau, theta, v_reset, t_ref, dv, low):  # pragma: no cover - numba
+    """Integrate the LIF Fokker-Planck equation down from threshold (Richardson 2007): the stationary
+    rate, and for each angular frequency the rate's response to a modulation of the mean and of the
+    variance of the input. Units: s, mV, Hz."""
+    n_steps = int((theta - low) / dv)
+    h = 2.0 * tau / sigma**2
+    # stationary density for a unit flux, then normalised with the refractory fraction
+    mass, p0 = 0.0, 0.0
+    p_stationary = np.empty(n_steps + 1)
+    p_stationary[0] = 0.0
+    for k in range(n_steps):
+        v = theta - k * dv
+        g = 2.0 * (v - mu) / sigma**2
+        decay = math.exp(g * dv)
+        gain = (decay - 1.0) / g if abs(g) > 1e-12 else dv
+        j0 = 1.0 if v > v_reset else 0.0
+        p0 = p0 * decay + h * j0 * gain
+        p_stationary[k + 1] = p0
+        mass += p0 * dv
+    rate = 1.0 / (mass + t_ref)
+    n_w = omega.size
+    to_mean = np.empty(n_w, dtype=np.complex128)
+    to_variance = np.empty(n_w, dtype=np.complex128)
+    for w in range(n_w):
+        # three solutions: free (unit rate modulation), driven by the mean, driven by the variance
+        p_free, p_mean, p_var = 0j, 0j, 0j
+        j_free, j_mean, j_var = 1.0 + 0j, 0j, 0j
+        reinjection = complex(math.cos(omega[w] * t_ref), -math.sin(omega[w] * t_ref))
+        crossed = False
+        for k in range(n_steps):
+            v = theta - k * dv
+            g = 2.0 * (v - mu) / sigma**2
+            decay = math.exp(g * dv)
+            gain = (decay - 1.0) / g if abs(g) > 1e-12 else dv
+            density = rate * p_stationary[k]
+            slope = -(g * density + h * (rate if v > v_reset else 0.0))  # dP0/dv
+            step = 1j * omega[w] * dv
+            j_free, j_mean, j_var = j_free + step * p_free, j_mean + step * p_mean, j_var + step * p_var
+            p_free = p_free * decay + h * (j_free - step * p_free) * gain
+            p_mean = p_mean * decay + (h * (j_mean - step * p_mean) - 2.0 * density / sigma**2) * gain
+            p_var = p_var * decay + (h * (j_var - step * p_var) + slope / sigma**2) * gain
+            if not crossed and v - dv <= v_reset:
+                j_free -= reinjection
+                crossed = True
+        to_mean[w] = -j_mean / j_free
+        to_variance[w] = -j_var / j_free
+    return rate, to_mean, to_variance
+
+
+@dataclass(frozen=True)
+class RateResponse:
+    """An LIF neuron's stationary rate (Hz) under white noise, and the linear response of its rate to
+    a modulation of the input's mean (Hz/mV) and variance (Hz/mV^2) at each frequency (Hz)."""
+
+    frequencies: np.ndarray
+    rate: float
+    to_mean: np.ndarray
+    to_variance: np.ndarray
+
+
+def rate_response(
+    mu: float,
+    sigma: float,
+    frequencies,
+    tau_m: float = 20.0,
+    theta: float = 20.0,
+    v_reset: float = 10.0,
+    t_ref: float = 2.0,
+    dv: float = 0.005,
+) -> RateResponse:
+    """The rate response of an LIF neuron in the diffusion approximation, by threshold integration.
+
+    The Fokker-Planck equation of ``tau_m dV/dt = -V + mu + sigma sqrt(tau_m) xi`` is integrated
+    from the threshold down, on a grid of ``dv`` mV, once for the stationary density and once per
+    frequency for its first-order modulation (Richardson 2007, Phys. Rev. E 76:021919), with the
+    flux re-entering at the reset after ``t_ref``. At frequency 0 the two responses are the
+    derivatives of the Siegert rate with respect to ``mu`` and ``sigma^2``, and the rate is
+    Siegert's (tests/test_balance.py).
+    """
+    sigma = _validate.positive("sigma", sigma)
+    tau_m = _validate.positive("tau_m", tau_m)
+    t_ref = _validate.in_range("t_ref", t_ref, 0.0, math.inf)
+    dv = _validate.in_range("dv", dv, 1e-4, 0.1)
+    if v_reset >= theta:
+        raise ValueError(f"v_reset must lie below theta ({theta}), got {v_reset}")
+    frequencies = np.atleast_1d(np.asarray(frequencies, dtype=np.float64))
+    if np.any(frequencies < 0) or not np.all(np.isfinite(frequencies)):
+        raise ValueError("frequencies must be finite and >= 0 (Hz)")
+    low = min(v_reset, mu) - 8.0 * sigma  # the density is below e^-32 of its peak there
+    # At frequency 0 every solution's flux vanishes at the bottom and the responses are a ratio
+    # 0 / 0; a millihertz gives their limit.
+    angular = 2 * np.pi * np.maximum(frequencies, 1e-3)
+    rate, to_mean, to_variance = _threshold_integration(
+        float(mu), sigma, angular, tau_m * 1e-3, float(theta), float(v_reset), t_ref * 1e-3, dv, low
+    )
+    return RateResponse(frequencies, float(rate), to_mean, to_variance)
+
+
+@dataclass(frozen=True)
+class Stability:
+    """Linear stability of a network's asynchronous state: its rate (Hz), whether it is stable, and
+    the frequency (Hz) of the oscillation that grows when it is not (NaN if stable)."""
+
+    rate: float
+    stable: bool
+    frequency: float
 
 
 @dataclass(frozen=True)
@@ -152,6 +262,33 @@ class BrunelModel:
 
         ceiling = 1e3 / self.t_ref if self.t_ref > 0 else 1e4
         return float(optimize.brentq(mismatch, 0.0, ceiling, xtol=1e-10))
+
+    def stability(self, max_frequency: float = 1000.0, n_frequencies: int = 1000, dv: float = 0.01) -> Stability:
+        """Linear stability of the asynchronous state (Brunel & Hakim 1999; Brunel 2000).
+
+        A modulation of the network's rate ``nu1`` changes the recurrent input's mean by
+        ``C_E J tau (1 - g gamma) nu1`` and its variance by ``C_E J^2 tau (1 + g^2 gamma) nu1`` a delay
+        ``D`` later (the external input is not modulated); through the neurons' rate response
+        (``rate_response``) that returns as ``H(f) nu1``. The state is unstable when the curve
+        ``H(f)``, over all frequencies, winds around 1 (Nyquist's criterion; the neurons alone are
+        stable). The growing oscillation's frequency is where ``H`` crosses the real axis beyond 1.
+        """
+        rate = self.stationary_rate()
+        mu, sigma = self.input_moments(rate)
+        frequencies = np.linspace(0.0, max_frequency, n_frequencies)
+        response = rate_response(mu, sigma, frequencies, self.tau_m, self.theta, self.v_reset, self.t_ref, dv)
+        gamma, tau = self.c_inh / self.c_exc, self.tau_m * 1e-3
+        to_mean = self.c_exc * self.J * tau * (1 - self.g * gamma)
+        to_variance = self.c_exc * self.J**2 * tau * (1 + self.g**2 * gamma)
+        loop = (response.to_mean * to_mean + response.to_variance * to_variance) * np.exp(
+            -2j * np.pi * frequencies * self.delay * 1e-3
+        )
+        curve = np.concatenate([np.conj(loop[:0:-1]), loop]) - 1.0  # f from -max to max
+        winding = np.unwrap(np.angle(curve))
+        stable = abs(winding[-1] - winding[0]) < np.pi
+        crossing = np.flatnonzero((np.sign(loop.imag[1:]) != np.sign(loop.imag[:-1])) & (loop.real[1:] > 1.0))
+        frequency = math.nan if stable or crossing.size == 0 else float(frequencies[1:][crossing[0]])
+        return Stability(rate, bool(stable), frequency)
 
     def network(
         self,

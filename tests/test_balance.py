@@ -98,3 +98,42 @@ def test_the_binary_network_is_reproducible_from_its_seed():
     np.testing.assert_array_equal(first.m_exc, second.m_exc)
     with pytest.raises(ValueError, match="K must be at most 499"):
         balance.simulate_binary(params, 0.1, 600, 500, 500, duration=2.0)
+
+
+def test_the_rate_response_at_low_frequency_is_the_siegert_rate_and_its_slopes():
+    mu, sigma = 18.0, 4.0
+    response = balance.rate_response(mu, sigma, [0.0], dv=0.002)
+    assert response.rate == pytest.approx(balance.siegert_rate(mu, sigma), rel=1e-3)
+    d_mean = (balance.siegert_rate(mu + 1e-3, sigma) - balance.siegert_rate(mu - 1e-3, sigma)) / 2e-3
+    d_var = (
+        balance.siegert_rate(mu, np.sqrt(sigma**2 + 1e-2)) - balance.siegert_rate(mu, np.sqrt(sigma**2 - 1e-2))
+    ) / 2e-2
+    assert response.to_mean[0].real == pytest.approx(d_mean, rel=2e-3) and abs(response.to_mean[0].imag) < 1e-3
+    assert response.to_variance[0].real == pytest.approx(d_var, rel=2e-3)
+
+
+def test_the_rate_response_at_high_frequency_follows_the_white_noise_limits():
+    # A modulated mean reaches the rate as sqrt(2) nu0 / (sigma sqrt(i omega tau)); a modulated variance
+    # moves the flux at threshold at once, nu0 / sigma^2 (Brunel et al. 2001, Lindner & Schimansky-Geier
+    # 2001). At 4 kHz: 1.1 % and 2.2 % off (the variance's limit is approached slowly).
+    mu, sigma, frequency = 18.0, 4.0, 4000.0
+    response = balance.rate_response(mu, sigma, [frequency], dv=0.002)
+    omega_tau = 2 * np.pi * frequency * 20e-3
+    limit = np.sqrt(2) * response.rate / (sigma * np.sqrt(omega_tau))
+    assert abs(response.to_mean[0]) == pytest.approx(limit, rel=0.02)
+    assert np.angle(response.to_mean[0]) == pytest.approx(-np.pi / 4, abs=0.05)
+    assert response.to_variance[0].real == pytest.approx(response.rate / sigma**2, rel=0.05)
+    with pytest.raises(ValueError, match="frequencies must be finite and >= 0"):
+        balance.rate_response(mu, sigma, [-1.0])
+
+
+def test_brunels_asynchronous_state_is_stable_only_in_panel_c():
+    # Brunel (2000), figure 8: A, B and D oscillate, C is asynchronous; the growing oscillations are
+    # fast in A and B (the simulations of chapter 8 find 668 and 184 Hz) and slow in D.
+    states = {
+        panel: balance.BrunelModel(g=g, eta=eta).stability()
+        for panel, (g, eta) in {"A": (3, 2), "B": (6, 4), "C": (5, 2), "D": (4.5, 0.9)}.items()
+    }
+    assert states["C"].stable and np.isnan(states["C"].frequency)
+    assert not any(states[panel].stable for panel in "ABD")
+    assert states["A"].frequency > 500 and 150 < states["B"].frequency < 250 and states["D"].frequency < 60

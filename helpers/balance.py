@@ -178,12 +178,17 @@ def rate_response(
 
 @dataclass(frozen=True)
 class Stability:
-    """Linear stability of a network's asynchronous state: its rate (Hz), whether it is stable, and
-    the frequency (Hz) of the oscillation that grows when it is not (NaN if stable)."""
+    """Linear stability of a network's asynchronous state: its rate (Hz), whether it is stable, the
+    frequency (Hz) of the oscillation that grows when it is not (NaN if stable), and the loop gain:
+    the largest value of ``H`` where it crosses the positive real axis (0 if it never does). The
+    loop gain passes 1 where the state turns unstable; near 1, a finite network's fluctuations at
+    that frequency are amplified by about ``1 / (1 - gain)^2``.
+    """
 
     rate: float
     stable: bool
     frequency: float
+    loop_gain: float
 
 
 @dataclass(frozen=True)
@@ -286,9 +291,11 @@ class BrunelModel:
         curve = np.concatenate([np.conj(loop[:0:-1]), loop]) - 1.0  # f from -max to max
         winding = np.unwrap(np.angle(curve))
         stable = abs(winding[-1] - winding[0]) < np.pi
-        crossing = np.flatnonzero((np.sign(loop.imag[1:]) != np.sign(loop.imag[:-1])) & (loop.real[1:] > 1.0))
-        frequency = math.nan if stable or crossing.size == 0 else float(frequencies[1:][crossing[0]])
-        return Stability(rate, bool(stable), frequency)
+        crosses = (np.sign(loop.imag[1:]) != np.sign(loop.imag[:-1])) & (loop.real[1:] > 0.0)
+        gains = loop.real[1:][crosses]
+        beyond = np.flatnonzero(crosses & (loop.real[1:] > 1.0))
+        frequency = math.nan if stable or beyond.size == 0 else float(frequencies[1:][beyond[0]])
+        return Stability(rate, bool(stable), frequency, float(gains.max()) if gains.size else 0.0)
 
     def network(
         self,

@@ -134,6 +134,7 @@ def test_brunels_asynchronous_state_is_stable_only_in_panel_c():
         panel: balance.BrunelModel(g=g, eta=eta).stability()
         for panel, (g, eta) in {"A": (3, 2), "B": (6, 4), "C": (5, 2), "D": (4.5, 0.9)}.items()
     }
-    assert states["C"].stable and np.isnan(states["C"].frequency)
+    assert states["C"].stable and np.isnan(states["C"].frequency) and 0 < states["C"].loop_gain < 1
+    assert states["B"].loop_gain > 1
     assert not any(states[panel].stable for panel in "ABD")
     assert states["A"].frequency > 500 and 150 < states["B"].frequency < 250 and states["D"].frequency < 60

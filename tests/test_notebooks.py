@@ -122,6 +122,9 @@ SMALL = {
         # the checks hold the simulation to the finite-K theory at the largest K: it must be 1000
         "binary_in_degrees": [200, 1000],
         "network_scale": 0.5,
+        "diagram_g": [3.0, 5.0],
+        "diagram_eta": [2.0],
+        "talk_duration": 4000.0,
         "seed": 7,
     },
 }
@@ -218,6 +221,8 @@ BAD = {
          r"binary_density must hold \(at most 80 million synapses in a binary network\)"),
         ("nest_duration", -1.0, r"nest_duration must be a number in \[0, 100000\] ms, got -1.0"),
         ("binary_m0", [0.05, 0.08, 0.2], r"binary_m0\[-3\] >= 0.1 must hold"),
+        ("diagram_eta", [4.5], r"diagram_eta must be a non-empty increasing list of numbers in \[0.5, 4\], got "
+         r"\[4.5\]"),
     ],
 }
 #: "(61.2 s)", "(157 s so far)", "all checks passed (49 s)": run times in stored outputs.

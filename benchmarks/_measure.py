@@ -70,6 +70,12 @@ def peak_memory(function) -> int:
     return peak - before
 
 
+def _own_seconds() -> float:
+    """CPU seconds of this process and of its children that ended and were waited for."""
+    times = os.times()
+    return times.user + times.system + times.children_user + times.children_system
+
+
 def _busy_seconds() -> float | None:
     """CPU seconds the whole machine has spent busy since boot (all cores), from /proc/stat."""
     try:
@@ -84,14 +90,16 @@ def _busy_seconds() -> float | None:
 class LoadMeter:
     """The share of the machine's CPU that other programs took while the block ran, in [0, 1].
 
-    The machine's busy time over the block minus this process's own CPU time, over the block's
-    wall time times the cores. Spinning processes started by ``background_load`` count as others.
+    The machine's busy time over the block minus this process's own CPU time (with that of the
+    child processes it ran to the end inside the block: a baseline in an environment of its own),
+    over the block's wall time times the cores. Spinning processes started by ``background_load``
+    count as others: they are still running when the block ends.
     ``share`` is None where /proc/stat is not available.
     """
 
     def __enter__(self):
         self.share = None
-        self._start = (time.perf_counter(), time.process_time(), _busy_seconds())
+        self._start = (time.perf_counter(), _own_seconds(), _busy_seconds())
         return self
 
     def __exit__(self, *exc):
@@ -99,7 +107,7 @@ class LoadMeter:
         now = _busy_seconds()
         if busy is not None and now is not None:
             elapsed = time.perf_counter() - wall
-            others = (now - busy) - (time.process_time() - own)
+            others = (now - busy) - (_own_seconds() - own)
             self.share = min(1.0, max(0.0, others / (elapsed * (os.cpu_count() or 1))))
         return False
 

@@ -101,7 +101,8 @@ def test_summary_collects_every_ratio_and_reports_what_is_missing(tmp_path):
     assert checked["target"] == "the check costs at most 5 %"
     # The capacity benchmark was not run: it is listed as missing, with no numbers.
     missing = [row for row in table["rows"] if row.get("missing") and row["project_seconds"] is None]
-    assert [row["workload"] for row in missing] == ["capacity_curve"] and missing[0]["ratio"] is None
+    assert [row["workload"] for row in missing] == ["capacity_curve", "brunel_network"]
+    assert missing[0]["ratio"] is None
     assert table["read_bandwidth_bytes_per_s"] == 1e10 and len(table["roofline"]) == 5
     diagnostic = table["folded_gathers"][0]
     assert diagnostic["ratio"] == step["folded_gathers"]["ratio"] and diagnostic["rows_gathered"] == 100
@@ -181,3 +182,26 @@ def test_summary_shows_each_condition_and_flags_a_degraded_bandwidth_probe(tmp_p
     text = summary.show(table)
     assert "reads low: the fractions of the bound are not meaningful" in text
     assert any(line.startswith("busy      rate-network Euler step") for line in text.splitlines())
+
+
+def test_brunel_benchmark_runs_three_simulators_on_one_network_and_judges_its_targets(tmp_path):
+    import json
+
+    from benchmarks import brunel_network, summary
+    from helpers import balance
+
+    # run() raises if NEST's rate differs from ours by more than 5 %; no Brian2 here: reported missing
+    small = balance.BrunelModel(n_exc=2000, n_inh=500, eps=0.5)
+    result = brunel_network.run(threads=1, brian2_python="", model=small)
+    ours, nest, brian = result["rows"]
+    assert ours["ns_per_event"] > 0 and nest["seconds"] > 0 and nest["seconds_with_setup"] >= nest["seconds"]
+    assert brian["seconds"] is None and "no Brian2 environment" in brian["missing"]
+    assert result["workload"]["delivered_events"] > 0 and result["workload"]["random_update_ns"] > 0
+    assert "Brunel's network, panel C: 2000 + 500 neurons" in brunel_network.show(result)
+    (tmp_path / "brunel_network.json").write_text(json.dumps({"conditions": {"idle": result, "busy": result}}))
+    rows = [row for row in summary.summarise(tmp_path)["rows"] if row["workload"].startswith("Brunel network")]
+    idle_nest = next(row for row in rows if row["condition"] == "idle" and row["baseline"].startswith("NEST"))
+    busy_nest = next(row for row in rows if row["condition"] == "busy" and row["baseline"].startswith("NEST"))
+    assert idle_nest["target"] == "10x faster than NEST, idle" and idle_nest["met"] == (idle_nest["ratio"] >= 10)
+    assert busy_nest["target"] is None and busy_nest["ratio"] == nest["seconds"] / ours["seconds"]
+    assert sum(1 for row in rows if row.get("missing")) == 2  # Brian2, idle and busy

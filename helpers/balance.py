@@ -85,19 +85,36 @@ def _threshold_integration(mu, sigma, omega, tau, theta, v_reset, t_ref, dv, low
     n_steps = int((theta - low) / dv)
     h = 2.0 * tau / sigma**2
     # stationary density for a unit flux, then normalised with the refractory fraction
-    mass, p0 = 0.0, 0.0
+    # The grid's coefficients do not depend on the frequency: computed once, used at every one.
+    decay = np.empty(n_steps)
+    gain = np.empty(n_steps)
+    above_reset = np.empty(n_steps)
     p_stationary = np.empty(n_steps + 1)
     p_stationary[0] = 0.0
+    mass, p0 = 0.0, 0.0
     for k in range(n_steps):
         v = theta - k * dv
         g = 2.0 * (v - mu) / sigma**2
-        decay = math.exp(g * dv)
-        gain = (decay - 1.0) / g if abs(g) > 1e-12 else dv
-        j0 = 1.0 if v > v_reset else 0.0
-        p0 = p0 * decay + h * j0 * gain
+        decay[k] = math.exp(g * dv)
+        gain[k] = (decay[k] - 1.0) / g if abs(g) > 1e-12 else dv
+        above_reset[k] = 1.0 if v > v_reset else 0.0
+        p0 = p0 * decay[k] + h * above_reset[k] * gain[k]
         p_stationary[k + 1] = p0
         mass += p0 * dv
     rate = 1.0 / (mass + t_ref)
+    # the stationary density and its slope dP0/dv, the sources of the driven solutions
+    mean_source = np.empty(n_steps)
+    variance_source = np.empty(n_steps)
+    crossing = n_steps  # the step after which the flux re-enters (the first grid point at the reset)
+    for k in range(n_steps):
+        v = theta - k * dv
+        g = 2.0 * (v - mu) / sigma**2
+        density = rate * p_stationary[k]
+        slope = -(g * density + h * rate * above_reset[k])
+        mean_source[k] = -2.0 * density / sigma**2
+        variance_source[k] = slope / sigma**2
+        if crossing == n_steps and v - dv <= v_reset:
+            crossing = k
     n_w = omega.size
     to_mean = np.empty(n_w, dtype=np.complex128)
     to_variance = np.empty(n_w, dtype=np.complex128)
@@ -106,22 +123,14 @@ def _threshold_integration(mu, sigma, omega, tau, theta, v_reset, t_ref, dv, low
         p_free, p_mean, p_var = 0j, 0j, 0j
         j_free, j_mean, j_var = 1.0 + 0j, 0j, 0j
         reinjection = complex(math.cos(omega[w] * t_ref), -math.sin(omega[w] * t_ref))
-        crossed = False
+        step = 1j * omega[w] * dv
         for k in range(n_steps):
-            v = theta - k * dv
-            g = 2.0 * (v - mu) / sigma**2
-            decay = math.exp(g * dv)
-            gain = (decay - 1.0) / g if abs(g) > 1e-12 else dv
-            density = rate * p_stationary[k]
-            slope = -(g * density + h * (rate if v > v_reset else 0.0))  # dP0/dv
-            step = 1j * omega[w] * dv
             j_free, j_mean, j_var = j_free + step * p_free, j_mean + step * p_mean, j_var + step * p_var
-            p_free = p_free * decay + h * (j_free - step * p_free) * gain
-            p_mean = p_mean * decay + (h * (j_mean - step * p_mean) - 2.0 * density / sigma**2) * gain
-            p_var = p_var * decay + (h * (j_var - step * p_var) + slope / sigma**2) * gain
-            if not crossed and v - dv <= v_reset:
+            p_free = p_free * decay[k] + h * (j_free - step * p_free) * gain[k]
+            p_mean = p_mean * decay[k] + (h * (j_mean - step * p_mean) + mean_source[k]) * gain[k]
+            p_var = p_var * decay[k] + (h * (j_var - step * p_var) + variance_source[k]) * gain[k]
+            if k == crossing:
                 j_free -= reinjection
-                crossed = True
         to_mean[w] = -j_mean / j_free
         to_variance[w] = -j_var / j_free
     return rate, to_mean, to_variance

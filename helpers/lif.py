@@ -45,6 +45,7 @@ import numba
 import numpy as np
 
 from . import _checkpoint, _validate, threads
+from ._llvm import prefetch
 from .rng import RandomLike, as_generator, kernel_key, uniforms4
 from .spikes import SpikeRecord
 
@@ -447,18 +448,23 @@ def build_network(populations, projections, dt: float = 0.1, synapse: str = "del
 
 
 #: The largest uniform ``helpers.rng.uniforms4`` returns: 1 - 2^-33. Table entries at or above it
-#: can never be exceeded, so the inversion need not look at them.
+#: can never be exceeded, so the inversion need not look beyond the first of them.
 _LARGEST_UNIFORM = 1.0 - 2.0**-33
+#: Cells of a Poisson table's guide: the inversion starts from the guide's entry for ``u`` and
+#: looks at one or two more entries of the table on average, whatever the expected count.
+_GUIDE_CELLS = 1024
 
 
 def _poisson_tables(expected: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Cumulative Poisson distributions for each distinct expected count: (tables, lengths, index).
+    """Cumulative Poisson distributions for each distinct expected count: (tables, guides, index).
 
-    ``tables[t, k]`` is P(K <= k) for the t-th distinct value, for ``k < lengths[t]``, where the
-    distribution first reaches the largest uniform the kernel draws. ``index`` has the shape of
-    ``expected``; entries equal to 0 get -1 (no draw). The kernel inverts a table without a branch,
-    ``K = #{k : table[k] < u}``: a search that stops at the first entry above ``u`` mispredicts a
-    branch at almost every draw, and cost twice as much at Brunel's 2 inputs per step.
+    ``tables[t, k]`` is P(K <= k) for the t-th distinct value, up to the first entry at or above
+    the largest uniform the kernel draws, and 1 after it. ``guides[t, g]`` is the first ``k`` with
+    ``tables[t, k] > g / _GUIDE_CELLS``: for a uniform ``u`` in cell ``g`` the count
+    ``K = #{k : tables[t, k] < u}`` is at least that (no uniform is a multiple of 1 / 1024), and a
+    search up from it finds K after about one comparison (the guide table of Chen & Asau 1974); at
+    Brunel's 2 inputs per step it costs a quarter of comparing ``u`` with every entry. ``index`` has the shape
+    of ``expected``; entries equal to 0 get -1 (no draw).
     """
     from scipy import stats
 
@@ -466,29 +472,188 @@ def _poisson_tables(expected: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.nd
     index = index.reshape(expected.shape).astype(np.int32)
     width = int(values.max() + 20 * math.sqrt(values.max()) + 40) if values.size else 1
     tables = np.ones((values.size, width))
-    lengths = np.zeros(values.size, dtype=np.int64)
+    guides = np.zeros((values.size, _GUIDE_CELLS), dtype=np.int32)
+    cells = np.arange(_GUIDE_CELLS) / _GUIDE_CELLS
     for t, value in enumerate(values):
         if value > 0:
             cdf = stats.poisson.cdf(np.arange(width), value)
-            lengths[t] = int(np.searchsorted(cdf, _LARGEST_UNIFORM)) + 1
-            tables[t, : lengths[t]] = cdf[: lengths[t]]
+            length = int(np.searchsorted(cdf, _LARGEST_UNIFORM)) + 1
+            tables[t, :length] = cdf[:length]
+            guides[t] = np.searchsorted(tables[t], cells, side="right")
     index[expected == 0] = -1
-    return tables, lengths, index
+    return tables, guides, index
+
+
+#: Delivery asks for the synapses of the spike this many ahead of the one it adds up, and for the
+#: first ``_PREFETCH_BLOCKS`` blocks of 32 of them: a row begins at an address no prefetcher can
+#: guess. On Brunel's network at full size (two threads) this cut delivery by a fifth; more blocks
+#: or a longer distance gained nothing more.
+_PREFETCH_AHEAD = 2
+_PREFETCH_BLOCKS = 8
 
 
 @numba.njit(cache=True, inline="always")
-def _deliver(emitted, first, last, targets, weights, delays, ring, exponential):
-    """Add the weights of synapses ``first ... last - 1`` of a spike emitted at step ``emitted`` to the
-    ring-buffer slots their delays point to."""
+def _prefetch_synapses(first, last, targets, weights):
+    """Ask for the cache lines of the first synapses of ``first ... last - 1``."""
+    for block in range(_PREFETCH_BLOCKS):
+        s = first + 32 * block
+        if s >= last:
+            break
+        prefetch(targets, (s,))
+        prefetch(weights, (s,))
+        prefetch(weights, (min(s + 16, last - 1),))
+
+
+@numba.njit(cache=True, inline="always")
+def _deliver_spikes(emitted, neurons, starts, ends, targets, weights, delays, ring, exponential, row_delay):
+    """Deliver the spikes of ``neurons`` emitted at steps ``emitted``: of neuron ``i``'s synapses,
+    those ``starts[i] ... ends[i] - 1`` (a thread's share of its row, or all of it)."""
+    for q in range(neurons.size):
+        if q + _PREFETCH_AHEAD < neurons.size:
+            ahead = neurons[q + _PREFETCH_AHEAD]
+            _prefetch_synapses(starts[ahead], ends[ahead], targets, weights)
+        i = neurons[q]
+        _deliver(emitted[q], targets[starts[i] : ends[i]], weights[starts[i] : ends[i]], delays[starts[i] : ends[i]],
+                 ring, exponential, row_delay[i])  # fmt: skip
+
+
+@numba.njit(cache=True, inline="always")
+def _deliver(emitted, targets, weights, delays, ring, exponential, row_delay):
+    """Add the ``weights`` of a spike's synapses (views of a row) emitted at step ``emitted`` to the
+    ring-buffer slots their ``delays`` point to; ``row_delay`` is their common delay, or -1 if they
+    differ. Loops over views: an index that cannot be negative needs no wrap-around test."""
     n_slots = ring.shape[0]
     slot = emitted % n_slots
-    for s in range(first, last):
+    if row_delay >= 0 and not exponential:
+        # one delay, one channel: every weight lands in the same row of the buffer (the common case,
+        # and the costliest loop of a run: it runs once per delivered event)
+        arrival = slot + row_delay
+        if arrival >= n_slots:
+            arrival -= n_slots
+        row = ring[arrival, 0]
+        for s in range(targets.size):
+            row[targets[s]] += weights[s]
+        return
+    for s in range(targets.size):
         w = weights[s]
         arrival = slot + delays[s]  # below 2 n_slots: a subtraction, not a division
         if arrival >= n_slots:
             arrival -= n_slots
         channel = 1 if (exponential and w < 0.0) else 0
         ring[arrival, channel, targets[s]] += w
+
+
+@numba.njit(cache=True, inline="always")
+def _draw_drive(key, now, lo, uniform, drive_tables, drive_guides, drive_table, drive_weight, drive_exc, drive_inh):
+    """The Poisson drive at step ``now`` of the neurons from ``lo`` on whose rows of ``drive_table`` and
+    ``drive_weight`` are given, into ``drive_exc`` and ``drive_inh`` (views of theirs).
+
+    The uniforms come four per Philox call named by (draw // 4, step), draws numbered neuron by
+    neuron and drive by drive; ``lo`` is a multiple of 4 draws, so the numbers do not depend on where
+    the threads' blocks begin. Each count is the inverse of its tabulated distribution,
+    ``K = #{k : cdf[k] < u}``, found from the guide table's start (``_poisson_tables``).
+    """
+    width, n_drives = drive_table.shape
+    n_guide = drive_guides.shape[1]
+    first_block = lo * n_drives // 4
+    for block in range(first_block, ((lo + width) * n_drives + 3) // 4):
+        u = uniforms4(key, block, now)
+        base = 4 * (block - first_block)
+        uniform[base] = u[0]
+        uniform[base + 1] = u[1]
+        uniform[base + 2] = u[2]
+        uniform[base + 3] = u[3]
+    draw = 0
+    for j in range(width):
+        exc = 0.0
+        inh = 0.0
+        for d in range(n_drives):
+            table = drive_table[j, d]
+            if table >= 0:
+                u = uniform[draw]
+                cdf = drive_tables[table]
+                k = drive_guides[table, int(u * n_guide)]
+                while u > cdf[k]:
+                    k += 1
+                w = k * drive_weight[j, d]
+                if w >= 0.0:
+                    exc += w
+                else:
+                    inh += w
+            draw += 1
+        drive_exc[j] = exc
+        drive_inh[j] = inh
+
+
+@numba.njit(cache=True, inline="always")
+def _integrate_delta(v, refractory, v_decay, v_gain, mu, arriving, drive_exc, drive_inh):
+    """One exact step of delta-synapse neurons (views of one thread's); input arriving during the
+    refractory period is lost (as in NEST). Branch-free, so that it vectorises."""
+    for j in range(v.size):
+        free = refractory[j] <= 0
+        integrated = v[j] * v_decay[j] + mu[j] * v_gain[j] + arriving[j] + drive_exc[j] + drive_inh[j]
+        v[j] = integrated if free else v[j]
+        refractory[j] -= 0 if free else 1
+        arriving[j] = 0.0
+
+
+@numba.njit(cache=True, inline="always")
+def _integrate_exponential(v, refractory, v_decay, v_gain, mu, current_exc, current_inh, exc_to_v, inh_to_v,
+                           exc_decay, inh_decay, exc_jump, inh_jump, arriving_exc, arriving_inh, drive_exc,
+                           drive_inh):  # fmt: skip
+    """One exact step of exponential-synapse neurons (views of one thread's): V first, with the
+    currents of the step's start; then the currents decay and take what arrives now (NEST's
+    iaf_psc_exp order). A refractory neuron's V stays put; its currents go on."""
+    for j in range(v.size):
+        free = refractory[j] <= 0
+        integrated = v[j] * v_decay[j] + mu[j] * v_gain[j] + current_exc[j] * exc_to_v[j] + current_inh[j] * inh_to_v[j]
+        v[j] = integrated if free else v[j]
+        refractory[j] -= 0 if free else 1
+        current_exc[j] = current_exc[j] * exc_decay[j] + (arriving_exc[j] + drive_exc[j]) * exc_jump[j]
+        current_inh[j] = current_inh[j] * inh_decay[j] + (arriving_inh[j] + drive_inh[j]) * inh_jump[j]
+        arriving_exc[j] = 0.0
+        arriving_inh[j] = 0.0
+
+
+@numba.njit(cache=True)
+def _thread_stretch(t, lo, hi, uniform, local_steps, local_neurons, step, end, key, exponential, last_steps,
+                    last_neurons, split, targets, weights, delays, row_delay, v_decay, v_gain, mu, theta, v_reset,
+                    ref_steps, syn_decay, syn_to_v, syn_jump, drive_tables, drive_guides, drive_table, drive_weight, v,
+                    refractory, ring, current, drive_exc, drive_inh):  # fmt: skip
+    """Thread ``t``'s share of a stretch (see ``_advance``): deliver the last stretch's spikes
+    (``last_steps``, ``last_neurons``) onto neurons ``lo ... hi - 1``, then take those neurons through
+    steps ``step ... end - 1``; their spikes go to ``local_*``, and their number is returned. A
+    function of its own so that one thread runs the very same code outside a parallel region."""
+    n_slots = ring.shape[0]
+    _deliver_spikes(last_steps, last_neurons, split[:, t], split[:, t + 1], targets, weights, delays, ring, exponential,
+                    row_delay)  # fmt: skip
+    # The thread's neurons as views: a loop over a view's own length has no negative index to wrap
+    # around, and only then does the compiler vectorise it.
+    v_t, refractory_t = v[lo:hi], refractory[lo:hi]
+    v_decay_t, v_gain_t, mu_t = v_decay[lo:hi], v_gain[lo:hi], mu[lo:hi]
+    exc_t, inh_t = drive_exc[lo:hi], drive_inh[lo:hi]
+    count = 0
+    for now in range(step, end):
+        slot = now % n_slots
+        _draw_drive(key, now, lo, uniform, drive_tables, drive_guides, drive_table[lo:hi], drive_weight[lo:hi], exc_t,
+                    inh_t)  # fmt: skip
+        if exponential:
+            _integrate_exponential(
+                v_t, refractory_t, v_decay_t, v_gain_t, mu_t, current[0, lo:hi], current[1, lo:hi],
+                syn_to_v[0, lo:hi], syn_to_v[1, lo:hi], syn_decay[0, lo:hi], syn_decay[1, lo:hi],
+                syn_jump[0, lo:hi], syn_jump[1, lo:hi], ring[slot, 0, lo:hi], ring[slot, 1, lo:hi], exc_t, inh_t,
+            )  # fmt: skip
+        else:
+            _integrate_delta(v_t, refractory_t, v_decay_t, v_gain_t, mu_t, ring[slot, 0, lo:hi], exc_t, inh_t)
+        # a refractory neuron sits at its reset, below threshold: one test covers all neurons
+        for j in range(v_t.size):
+            if v_t[j] >= theta[lo + j]:
+                v_t[j] = v_reset[lo + j]
+                refractory_t[j] = ref_steps[lo + j]
+                local_steps[count] = now
+                local_neurons[count] = lo + j
+                count += 1
+    return count
 
 
 @numba.njit(cache=True, parallel=True)
@@ -504,6 +669,7 @@ def _advance(
     targets,
     weights,
     delays,
+    row_delay,
     v_decay,
     v_gain,
     mu,
@@ -514,7 +680,7 @@ def _advance(
     syn_to_v,
     syn_jump,
     drive_tables,
-    drive_lengths,
+    drive_guides,
     drive_table,
     drive_weight,
     v,
@@ -533,12 +699,12 @@ def _advance(
     thread integrates its neurons through a stretch alone (one parallel region per stretch, not per
     step), and at the start of the next delivers the spikes of the last one, of every thread, in the
     order (step, neuron), onto its own neurons. Every ring-buffer entry therefore takes its additions
-    in the same order at any thread count: the spikes do not depend on it. Per step and neuron: read
-    and clear the slot, add the Poisson drive, integrate exactly, compare with the threshold. Stops
-    early, at a stretch boundary, when the spike arrays might not hold another stretch.
+    in the same order at any thread count: the spikes do not depend on it. Per step: draw the
+    Poisson drive, then per neuron read and clear the slot, integrate exactly (branch-free, so the
+    loop vectorises), and last compare with the threshold. Stops early, at a stretch boundary, when
+    the spike arrays might not hold another stretch.
     """
     n = v.size
-    n_slots = ring.shape[0]
     n_threads = bounds.size - 1
     n_drives = drive_table.shape[1]
     drive_exc = np.zeros(n)
@@ -546,6 +712,7 @@ def _advance(
     widest = 0
     for t in range(n_threads):
         widest = max(widest, bounds[t + 1] - bounds[t])
+    uniform = np.empty((n_threads, widest * n_drives + 4))
     local_steps = np.empty((n_threads, widest * stretch), dtype=np.int64)
     local_neurons = np.empty((n_threads, widest * stretch), dtype=np.int32)
     local_count = np.zeros(n_threads, dtype=np.int64)
@@ -555,79 +722,19 @@ def _advance(
         if spike_steps.size - n_spikes < n * stretch:
             break
         end = min(step + stretch, last_step)
-        for t in numba.prange(n_threads):
-            lo = bounds[t]
-            hi = bounds[t + 1]
-            for q in range(last_stretch, n_spikes):
-                i = spike_neurons[q]
-                _deliver(spike_steps[q], split[i, t], split[i, t + 1], targets, weights, delays, ring, exponential)
-            count = 0
-            for now in range(step, end):
-                slot = now % n_slots
-                # The drive of the thread's neurons, four draws per Philox call named by
-                # (draw // 4, step); ``lo`` is a multiple of 4 draws, so the numbers do not depend on
-                # where the threads' blocks begin.
-                first_draw = lo * n_drives
-                i = lo
-                d = 0
-                for block in range(first_draw // 4, (hi * n_drives + 3) // 4):
-                    u = uniforms4(key, block, now)
-                    for j in range(4):
-                        if i >= hi:
-                            break
-                        if d == 0:
-                            drive_exc[i] = 0.0
-                            drive_inh[i] = 0.0
-                        table = drive_table[i, d]
-                        if table >= 0:
-                            cdf = drive_tables[table]
-                            k = 0  # Poisson by inversion of its tabulated distribution, without a branch
-                            for m in range(drive_lengths[table]):
-                                k += u[j] > cdf[m]
-                            w = k * drive_weight[i, d]
-                            if w >= 0.0:
-                                drive_exc[i] += w
-                            else:
-                                drive_inh[i] += w
-                        d += 1
-                        if d == n_drives:
-                            d = 0
-                            i += 1
-                for i in range(lo, hi):
-                    if exponential:
-                        # V first, with the currents of the step's start; then the currents decay and
-                        # take what arrives now (NEST's iaf_psc_exp order).
-                        if refractory[i] > 0:
-                            refractory[i] -= 1
-                        else:
-                            v[i] = (
-                                v[i] * v_decay[i]
-                                + mu[i] * v_gain[i]
-                                + current[0, i] * syn_to_v[0, i]
-                                + current[1, i] * syn_to_v[1, i]
-                            )
-                        current[0, i] = (
-                            current[0, i] * syn_decay[0, i] + (ring[slot, 0, i] + drive_exc[i]) * syn_jump[0, i]
-                        )
-                        current[1, i] = (
-                            current[1, i] * syn_decay[1, i] + (ring[slot, 1, i] + drive_inh[i]) * syn_jump[1, i]
-                        )
-                        ring[slot, 0, i] = 0.0
-                        ring[slot, 1, i] = 0.0
-                    else:
-                        arriving = ring[slot, 0, i]
-                        ring[slot, 0, i] = 0.0
-                        if refractory[i] > 0:  # input during the refractory period is lost (as in NEST)
-                            refractory[i] -= 1
-                            continue
-                        v[i] = v[i] * v_decay[i] + mu[i] * v_gain[i] + arriving + drive_exc[i] + drive_inh[i]
-                    if v[i] >= theta[i]:
-                        v[i] = v_reset[i]
-                        refractory[i] = ref_steps[i]
-                        local_steps[t, count] = now
-                        local_neurons[t, count] = i
-                        count += 1
-            local_count[t] = count
+        shared = (
+            step, end, key, exponential, spike_steps[last_stretch:n_spikes], spike_neurons[last_stretch:n_spikes],
+            split, targets, weights, delays, row_delay, v_decay, v_gain, mu, theta, v_reset, ref_steps, syn_decay,
+            syn_to_v, syn_jump, drive_tables, drive_guides, drive_table, drive_weight, v, refractory, ring, current,
+            drive_exc, drive_inh,
+        )  # fmt: skip
+        if n_threads == 1:  # opening a parallel region costs about 0.1 ms: more than a small network's stretch
+            local_count[0] = _thread_stretch(0, bounds[0], bounds[1], uniform[0], local_steps[0], local_neurons[0],
+                                             *shared)  # fmt: skip
+        else:
+            for t in numba.prange(n_threads):
+                local_count[t] = _thread_stretch(t, bounds[t], bounds[t + 1], uniform[t], local_steps[t],
+                                                 local_neurons[t], *shared)  # fmt: skip
         # gather the stretch's spikes in (step, neuron) order: by step, then thread by thread
         last_stretch = n_spikes
         cursor = np.zeros(n_threads, dtype=np.int64)
@@ -640,10 +747,25 @@ def _advance(
                     cursor[t] += 1
         step = end
     # the last stretch's spikes go into the ring buffer before returning (one thread: they are few)
-    for q in range(last_stretch, n_spikes):
-        i = spike_neurons[q]
-        _deliver(spike_steps[q], indptr[i], indptr[i + 1], targets, weights, delays, ring, exponential)
+    _deliver_spikes(spike_steps[last_stretch:n_spikes], spike_neurons[last_stretch:n_spikes], indptr[:-1], indptr[1:],
+                    targets, weights, delays, ring, exponential, row_delay)  # fmt: skip
     return step, n_spikes
+
+
+@numba.njit(cache=True)
+def _common_delays(indptr, delays):
+    """Each row's common delay in steps, or -1 where its synapses' delays differ."""
+    n = indptr.size - 1
+    common = np.full(n, -1, dtype=np.int64)
+    for i in range(n):
+        if indptr[i + 1] > indptr[i]:
+            first = delays[indptr[i]]
+            common[i] = first
+            for s in range(indptr[i] + 1, indptr[i + 1]):
+                if delays[s] != first:
+                    common[i] = -1
+                    break
+    return common
 
 
 @numba.njit(cache=True)
@@ -725,8 +847,9 @@ class Simulation:
         net, dt = self.network, self.network.dt
         v_decay = np.exp(-dt / net.tau_m)
         syn_decay, syn_to_v = _exponential_propagators(net.tau_m[None, :], net.tau_syn, dt)
-        tables, lengths, table = _poisson_tables(net.drive_rate * dt * 1e-3)
+        tables, guides, table = _poisson_tables(net.drive_rate * dt * 1e-3)
         return dict(
+            row_delay=_common_delays(net.indptr, net.delays),
             v_decay=v_decay,
             v_gain=1.0 - v_decay,
             mu=net.mu,
@@ -737,7 +860,7 @@ class Simulation:
             syn_to_v=np.ascontiguousarray(syn_to_v),
             syn_jump=1.0 / net.tau_syn,
             drive_tables=tables,
-            drive_lengths=lengths,
+            drive_guides=guides,
             drive_table=table,
             drive_weight=net.drive_weight,
         )
@@ -839,10 +962,10 @@ class Simulation:
                 bounds, split = self._partition(n_threads)
                 reached, count = _advance(
                     self.step, stop, self._stretch, self.key, net.synapse == "exponential", bounds, split,
-                    net.indptr, net.targets, net.weights, net.delays,
+                    net.indptr, net.targets, net.weights, net.delays, c["row_delay"],
                     c["v_decay"], c["v_gain"], c["mu"], c["theta"], c["v_reset"], c["ref_steps"],
                     c["syn_decay"], c["syn_to_v"], c["syn_jump"],
-                    c["drive_tables"], c["drive_lengths"], c["drive_table"], c["drive_weight"],
+                    c["drive_tables"], c["drive_guides"], c["drive_table"], c["drive_weight"],
                     self.v, self.refractory, self.ring, self.current, steps, neurons, 0,
                 )  # fmt: skip
             self._chunks.append((steps[:count].copy(), neurons[:count].copy()))

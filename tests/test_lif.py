@@ -201,3 +201,24 @@ def test_the_spikes_do_not_depend_on_the_thread_count(synapse, monkeypatch):
     assert records[0].n_spikes > 1000
     np.testing.assert_array_equal(records[0].steps, records[1].steps)
     np.testing.assert_array_equal(records[0].neurons, records[1].neurons)
+
+
+def test_the_guided_poisson_inversion_counts_every_table_entry_below_the_uniform():
+    # The kernel starts each count at the guide's entry and searches up; the result must be the
+    # plain count K = #{k : cdf[k] < u}, here for expected counts from tiny to the largest allowed,
+    # with uniforms at the cell edges and the largest one the generator returns.
+    expected = np.array([1e-6, 0.02, 2.0, 17.3, 120.0, lif.MAX_DRIVE_PER_STEP])
+    tables, guides, index = lif._poisson_tables(expected)
+    cells = guides.shape[1]
+    edges = np.arange(cells) / cells
+    uniforms = np.concatenate(
+        [np.random.default_rng(3).random(20_000), edges + 2.0**-33, edges[1:] - 2.0**-33, [1.0 - 2.0**-33]]
+    )
+    for t in index:
+        start = guides[t, (uniforms * cells).astype(int)]
+        plain = (uniforms[:, None] > tables[t][None, :]).sum(axis=1)
+        guided = np.array([k + int(np.sum(u > tables[t][k:])) for u, k in zip(uniforms, start, strict=True)])
+        assert np.all(start <= plain)
+        np.testing.assert_array_equal(guided, plain)
+        # and the counts are Poisson: their mean is the expected count
+        assert abs(plain[:20_000].mean() - expected[t]) < 5 * math.sqrt(expected[t] / 20_000) + 1e-9

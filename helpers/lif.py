@@ -38,7 +38,7 @@ import math
 import os
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 
 import numba
@@ -185,6 +185,19 @@ class Network:
         chosen = np.zeros(self.n_neurons, dtype=bool)
         chosen[keep] = True
         return np.bincount(self.targets[chosen[self.sources]], minlength=self.n_neurons)
+
+    def with_weights(self, weights) -> Network:
+        """The same network with other synaptic weights (mV, one per synapse in outgoing order).
+
+        How learned or stored memories enter a network: draw the connections with
+        ``build_network``, then set each synapse's weight from a rule (``helpers.attractor``).
+        """
+        weights = np.asarray(weights)
+        if weights.shape != self.weights.shape:
+            raise ValueError(f"weights must have one value per synapse ({self.weights.size}), got {weights.shape}")
+        if not np.all(np.isfinite(weights)):
+            raise ValueError("weights must be finite")
+        return replace(self, weights=np.ascontiguousarray(weights, dtype=np.float32))
 
     def fingerprint(self) -> str:
         """A digest of everything that determines a run, for checkpoints."""
@@ -830,6 +843,7 @@ class Simulation:
         self._room = max(4 * n, 2 * n * self._stretch)
         self._partitions = {}
         self._constants = self._propagators()
+        self._extra_input = None  # of the current run (``run``)
 
     def _partition(self, n_threads: int) -> tuple[np.ndarray, np.ndarray]:
         """Each thread's first neuron (multiples of 4 draws) and each row's first synapse per thread."""
@@ -884,7 +898,10 @@ class Simulation:
         return SpikeRecord(steps, neurons, self.network.dt, self.network.n_neurons, 0, self.step)
 
     def _checkpoint_key(self) -> str:
-        return f"{self.network.fingerprint()}-{int(self.key[0])}-{int(self.key[1])}"
+        key = f"{self.network.fingerprint()}-{int(self.key[0])}-{int(self.key[1])}"
+        if self._extra_input is not None:
+            key += "-" + hashlib.sha1(self._extra_input.tobytes()).hexdigest()
+        return key
 
     def save(self, path) -> None:
         """Write the whole state (potentials, buffers, generator key, spikes) to ``path`` (.npz)."""
@@ -903,7 +920,7 @@ class Simulation:
 
     def restore(self, path) -> bool:
         """Take the state saved at ``path`` if there is one (of this network and seed); True if it did."""
-        saved = _checkpoint.load(path, self._checkpoint_key(), "a network or a seed")
+        saved = _checkpoint.load(path, self._checkpoint_key(), "a network, a seed or an extra input")
         if saved is None:
             return False
         self.v, self.refractory, self.ring, self.current = (
@@ -916,34 +933,53 @@ class Simulation:
         self._chunks = [(saved["spike_steps"], saved["spike_neurons"])]
         return True
 
-    def run(self, duration: float, checkpoint=None, every: float = 1000.0, progress: bool = False) -> SpikeRecord:
+    def run(
+        self,
+        duration: float,
+        checkpoint=None,
+        every: float = 1000.0,
+        progress: bool = False,
+        extra_input=None,
+    ) -> SpikeRecord:
         """Advance by ``duration`` ms; return the spikes of that stretch.
 
+        ``extra_input`` (mV, a number or one per neuron) adds to every neuron's constant input
+        ``mu`` during this run only: a cue, or a stimulus, given by running the stretches of a
+        protocol one after another.
+
         With ``checkpoint`` (a path), the state is saved every ``every`` ms of simulated time and at
-        the end, and a run that finds a checkpoint of the same network and seed resumes from it:
-        asked for the same total, an interrupted run ends exactly where an uninterrupted one does.
-        ``duration`` then counts from the start of the run that wrote the checkpoint.
+        the end, and a run that finds a checkpoint of the same network, seed and extra input resumes
+        from it: asked for the same total, an interrupted run ends exactly where an uninterrupted
+        one does. ``duration`` then counts from the start of the run that wrote the checkpoint.
         """
         duration = _validate.in_range("duration", duration, 0.0, math.inf)
         dt = self.network.dt
         first = self.step
-        if checkpoint is not None:
-            self.restore(checkpoint)
-        target = first + int(round(duration / dt))
-        every_steps = max(1, int(round(_validate.positive("every", every) / dt)))
-        began = time.monotonic()
-        while self.step < target:  # whole stretches of `every`: a checkpoint never falls mid-stretch
-            self._advance(min(target, self.step + every_steps))
+        self._extra_input = (
+            None
+            if extra_input is None
+            else _per_neuron("extra_input", extra_input, self.network.n_neurons, -math.inf).copy()
+        )
+        try:
             if checkpoint is not None:
-                self.save(checkpoint)
-            if progress:
-                done = (self.step - first) / max(1, target - first)
-                print(
-                    f"\r{self.time:9.1f} ms simulated ({done:4.0%}), {time.monotonic() - began:5.1f} s",
-                    end="",
-                    file=sys.stderr,
-                    flush=True,
-                )
+                self.restore(checkpoint)
+            target = first + int(round(duration / dt))
+            every_steps = max(1, int(round(_validate.positive("every", every) / dt)))
+            began = time.monotonic()
+            while self.step < target:  # whole stretches of `every`: a checkpoint never falls mid-stretch
+                self._advance(min(target, self.step + every_steps))
+                if checkpoint is not None:
+                    self.save(checkpoint)
+                if progress:
+                    done = (self.step - first) / max(1, target - first)
+                    print(
+                        f"\r{self.time:9.1f} ms simulated ({done:4.0%}), {time.monotonic() - began:5.1f} s",
+                        end="",
+                        file=sys.stderr,
+                        flush=True,
+                    )
+        finally:
+            self._extra_input = None
         if progress:
             print(file=sys.stderr, flush=True)
         return (
@@ -954,6 +990,7 @@ class Simulation:
 
     def _advance(self, stop: int) -> None:
         net, c = self.network, self._constants
+        mu = c["mu"] if self._extra_input is None else c["mu"] + self._extra_input
         while self.step < stop:
             steps = np.empty(self._room, dtype=np.int64)
             neurons = np.empty(self._room, dtype=np.int32)
@@ -963,7 +1000,7 @@ class Simulation:
                 reached, count = _advance(
                     self.step, stop, self._stretch, self.key, net.synapse == "exponential", bounds, split,
                     net.indptr, net.targets, net.weights, net.delays, c["row_delay"],
-                    c["v_decay"], c["v_gain"], c["mu"], c["theta"], c["v_reset"], c["ref_steps"],
+                    c["v_decay"], c["v_gain"], mu, c["theta"], c["v_reset"], c["ref_steps"],
                     c["syn_decay"], c["syn_to_v"], c["syn_jump"],
                     c["drive_tables"], c["drive_guides"], c["drive_table"], c["drive_weight"],
                     self.v, self.refractory, self.ring, self.current, steps, neurons, 0,

@@ -95,7 +95,7 @@ def test_a_saved_run_resumes_bit_exactly(tmp_path):
     checkpointed.run(100.0, checkpoint=tmp_path / "auto.npz", every=50.0)
     again = lif.Simulation(network, rng=6).run(300.0, checkpoint=tmp_path / "auto.npz", every=50.0)
     np.testing.assert_array_equal(again.steps, whole.steps)
-    with pytest.raises(ValueError, match="other a network or a seed"):
+    with pytest.raises(ValueError, match="other a network, a seed or an extra input"):
         lif.Simulation(network, rng=7).restore(tmp_path / "run.npz")
 
 
@@ -222,3 +222,37 @@ def test_the_guided_poisson_inversion_counts_every_table_entry_below_the_uniform
         np.testing.assert_array_equal(guided, plain)
         # and the counts are Poisson: their mean is the expected count
         assert abs(plain[:20_000].mean() - expected[t]) < 5 * math.sqrt(expected[t] / 20_000) + 1e-9
+
+
+def test_an_extra_input_acts_during_its_run_only_and_keys_its_checkpoints(tmp_path):
+    # A neuron at rest (mu 15 mV) fires at the closed-form period while a 10 mV cue lasts, and
+    # falls silent when it ends; a checkpoint written under one cue is refused under another.
+    dt = 0.01
+    network = _single_population(2, lif.NeuronParameters(mu=np.array([15.0, 25.0])), dt=dt)
+    simulation = lif.Simulation(network, v_init=10.0)
+    cued = simulation.run(500.0, extra_input=[10.0, 0.0])
+    after = simulation.run(500.0)
+    period = 2.0 + 20.0 * math.log(15.0 / 5.0)
+    intervals = np.diff(cued.of([0]).times)
+    assert intervals.size > 15 and np.all((intervals >= period - 1e-9) & (intervals < period + dt))
+    assert after.of([0]).n_spikes == 0 and after.of([1]).n_spikes > 15  # at rest below threshold again
+    np.testing.assert_array_equal(cued.of([1]).steps, lif.Simulation(network, v_init=10.0).run(500.0).of([1]).steps)
+    lif.Simulation(network, v_init=10.0).run(100.0, checkpoint=tmp_path / "cue.npz", extra_input=10.0)
+    with pytest.raises(ValueError, match="extra input"):
+        lif.Simulation(network, v_init=10.0).run(200.0, checkpoint=tmp_path / "cue.npz", extra_input=5.0)
+    with pytest.raises(ValueError, match="extra_input must be a number or an array of 2 values"):
+        simulation.run(10.0, extra_input=[1.0, 2.0, 3.0])
+
+
+def test_new_weights_replace_a_networks_own_and_change_its_activity():
+    model = balance.BrunelModel(n_exc=800, n_inh=200)
+    network = model.network(rng=3)
+    stronger = network.with_weights(np.where(network.weights > 0, 1.5 * network.weights, network.weights))
+    assert stronger.weights.dtype == np.float32 and network.weights.max() == pytest.approx(model.J)
+    np.testing.assert_array_equal(stronger.targets, network.targets)
+    rates = [lif.Simulation(n, rng=4).run(300.0).between(100.0, 300.0).rates().mean() for n in (network, stronger)]
+    assert rates[1] > 1.2 * rates[0]
+    with pytest.raises(ValueError, match="one value per synapse"):
+        network.with_weights(network.weights[:-1])
+    with pytest.raises(ValueError, match="finite"):
+        network.with_weights(np.full(network.weights.shape, np.nan))

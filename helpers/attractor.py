@@ -1,0 +1,331 @@
+"""A spiking attractor memory: binary patterns stored in an E/I network of LIF neurons, and its theory.
+
+Gerstner's lecture (Neuronal Dynamics, sec. 17.4) ends the Hopfield story with spiking neurons:
+excitatory integrate-and-fire neurons with separate inhibition store sparse binary patterns, and a
+cue brings back one of them. The network here (``SpikingMemory``) is Brunel's sparse E/I network
+(``helpers.balance``) with Bernoulli connections, whose excitatory-to-excitatory weights carry the
+patterns by a covariance rule clipped at zero:
+
+    w_ij = max(0, J + J_S / (a (1 - a) K_E) sum_mu (xi_i^mu - a)(xi_j^mu - a)),
+
+``K_E = c N_E`` the mean number of excitatory inputs. The rule's negative part, which an
+excitatory synapse cannot carry, is left to the inhibition every neuron receives.
+
+The mean-field theory (``SpikingMemory.states``) follows Amit & Brunel (1997): three populations,
+the neurons of the retrieved pattern (rate ``r1``), the other excitatory neurons (``r0``) and the
+inhibitory ones (``rI``), each with the Siegert rate of the mean and variance of its input in the
+diffusion approximation. The quenched part of a weight, the sum over the other ``P - 1`` patterns,
+enters through the exact distribution of a pair's shared memberships before the clipping,
+independently for each synapse (a neuron's own number of memberships is averaged out).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import cached_property
+
+import numba
+import numpy as np
+from scipy import optimize, special
+
+from . import _validate, balance, lif, spikes
+from .hopfield import random_patterns
+from .rng import RandomLike
+
+
+@numba.njit(cache=True, parallel=True)
+def _covariance_weights(indptr, targets, memberships, counts, weights, n_exc, a, base, scale):  # pragma: no cover
+    """Set each excitatory-to-excitatory synapse's weight by the clipped covariance rule, in place.
+
+    ``sum_mu (xi_i - a)(xi_j - a) = n_ij - a (n_i + n_j) + P a^2``, with ``n_ij`` the patterns neurons
+    ``i`` and ``j`` share and ``n_i`` those ``i`` belongs to: integers, so the weight does not depend on
+    a summation order or on the thread count.
+    """
+    n_patterns = memberships.shape[1]
+    for j in numba.prange(n_exc):
+        for s in range(indptr[j], indptr[j + 1]):
+            i = targets[s]
+            if i >= n_exc:
+                continue
+            shared = 0
+            for mu in range(n_patterns):
+                shared += memberships[i, mu] & memberships[j, mu]
+            covariance = shared - a * (counts[i] + counts[j]) + n_patterns * a * a
+            weight = base + scale * covariance
+            weights[s] = weight if weight > 0.0 else 0.0
+
+
+@dataclass(frozen=True)
+class MemoryState:
+    """A fixed point of the mean-field theory: rates (Hz) of the retrieved pattern's neurons, of the
+    other excitatory neurons and of the inhibitory ones, and whether it is stable."""
+
+    pattern_rate: float
+    background_rate: float
+    inhibitory_rate: float
+    stable: bool
+
+    @property
+    def retrieval(self) -> bool:
+        """True when the pattern's neurons fire well above the rest (by more than 5 Hz and twice)."""
+        return self.pattern_rate > max(2.0 * self.background_rate, self.background_rate + 5.0)
+
+
+@dataclass(frozen=True)
+class SpikingMemory:
+    """An E/I network of LIF neurons storing ``n_patterns`` binary patterns of coding level ``a``.
+
+    Defaults: the lecture's sizes and a starting point from ``../shared/reference/spiking.md``
+    section 5 (Brunel's neuron; J 0.2 mV onto E and I from E, -g J from I; external Poisson input
+    to every neuron at ``eta`` times the threshold rate, from ``K_E`` sources of weight J).
+    """
+
+    n_exc: int = 8000
+    n_inh: int = 2000
+    c: float = 0.1
+    n_patterns: int = 90
+    coding_level: float = 0.1
+    J: float = 0.2
+    g: float = 6.0
+    J_S: float = 6.0
+    eta: float = 1.5
+    delay: float = 1.5
+    tau_m: float = 20.0
+    theta: float = 20.0
+    v_reset: float = 10.0
+    t_ref: float = 2.0
+
+    def __post_init__(self):
+        _validate.integer_at_least("n_exc", self.n_exc, 2)
+        _validate.integer_at_least("n_inh", self.n_inh, 1)
+        _validate.integer_at_least("n_patterns", self.n_patterns, 1)
+        _validate.in_range("c", self.c, 1e-6, 1.0)
+        if not 0.0 < self.coding_level < 1.0:
+            raise ValueError(f"coding_level must lie in (0, 1), got {self.coding_level}")
+        for name in ("J", "g", "eta", "delay", "tau_m", "theta"):
+            _validate.positive(name, getattr(self, name))
+        _validate.in_range("J_S", self.J_S, 0.0, math.inf)
+        _validate.in_range("t_ref", self.t_ref, 0.0, math.inf)
+        if self.v_reset >= self.theta:
+            raise ValueError(f"v_reset must lie below theta ({self.theta}), got {self.v_reset}")
+
+    @property
+    def k_exc(self) -> float:
+        """Mean number of excitatory inputs of a neuron, ``c N_E``."""
+        return self.c * self.n_exc
+
+    @property
+    def k_inh(self) -> float:
+        return self.c * self.n_inh
+
+    @property
+    def nu_ext(self) -> float:
+        """Rate (Hz) of each of the ``K_E`` external sources: ``eta`` times the threshold rate."""
+        return self.eta * 1e3 * self.theta / (self.J * self.k_exc * self.tau_m)
+
+    # --- the network ----------------------------------------------------------------------------
+
+    def patterns(self, rng: RandomLike = None) -> np.ndarray:
+        """``n_patterns`` random 0/1 patterns over the excitatory neurons, shape (P, N_E), float32."""
+        return random_patterns(self.n_patterns, self.n_exc, rng, coding_level=self.coding_level)
+
+    def network(self, patterns, dt: float = 0.1, rng: RandomLike = None) -> lif.Network:
+        """The network storing ``patterns`` (P x N_E, 0/1), its connections drawn from ``rng``."""
+        patterns = self._checked_patterns(patterns)
+        neuron = lif.NeuronParameters(tau_m=self.tau_m, theta=self.theta, v_reset=self.v_reset, t_ref=self.t_ref)
+        drive = (lif.PoissonDrive(rate=self.nu_ext, weight=self.J, n_sources=int(round(self.k_exc))),)
+        populations = [lif.Population("E", self.n_exc, neuron, drive), lif.Population("I", self.n_inh, neuron, drive)]
+        projections = [
+            lif.Projection(pre, post, self.J if pre == "E" else -self.g * self.J, self.delay, probability=self.c)
+            for pre in ("E", "I")
+            for post in ("E", "I")
+        ]
+        network = lif.build_network(populations, projections, dt=dt, rng=rng)
+        return network.with_weights(self.stored_weights(network, patterns))
+
+    def stored_weights(self, network: lif.Network, patterns) -> np.ndarray:
+        """``network``'s weights with its excitatory-to-excitatory synapses set by the clipped
+        covariance rule over ``patterns`` (the other synapses keep theirs)."""
+        patterns = self._checked_patterns(patterns)
+        memberships = np.ascontiguousarray(patterns.T, dtype=np.uint8)
+        counts = memberships.sum(axis=1, dtype=np.int64).astype(np.float64)
+        weights = network.weights.copy()
+        a = self.coding_level
+        scale = self.J_S / (a * (1.0 - a) * self.k_exc)
+        _covariance_weights(
+            network.indptr, network.targets, memberships, counts, weights, self.n_exc, a, float(self.J), scale
+        )
+        return weights
+
+    def _checked_patterns(self, patterns) -> np.ndarray:
+        patterns = np.asarray(patterns)
+        if patterns.shape != (self.n_patterns, self.n_exc):
+            raise ValueError(
+                f"patterns must have shape (n_patterns, n_exc) = ({self.n_patterns}, {self.n_exc}), "
+                f"got {patterns.shape}"
+            )
+        if not np.isin(patterns, (0, 1)).all():
+            raise ValueError("patterns must be 0/1")
+        return patterns
+
+    # --- the mean-field theory ------------------------------------------------------------------
+
+    @cached_property
+    def _weight_table(self) -> dict:
+        """Mean and mean square (mV, mV^2) of an E-to-E weight, by the selectivities (1: in the
+        retrieved pattern, 0: not) of its post- and pre-synaptic neurons: ``{(post, pre): (m1, m2)}``.
+
+        Over the other ``P - 1`` patterns the pair is active together in ``n11`` of them, one of the
+        two in ``n10``, neither in the rest: a multinomial count, summed over exactly. (A Gaussian in
+        its place misses the rare shared memberships that make the sum skewed at low coding level,
+        and with them the clipping: at J_S 12 mV it put the background at twice the simulated rate.)
+        """
+        a, others = self.coding_level, self.n_patterns - 1
+        scale = self.J_S / (a * (1.0 - a) * self.k_exc)
+        n11, n10 = np.meshgrid(np.arange(others + 1), np.arange(others + 1), indexing="ij")
+        n00 = others - n11 - n10
+        possible = n00 >= 0
+        n00 = np.where(possible, n00, 0)
+        log_p = (
+            special.gammaln(others + 1)
+            - special.gammaln(n11 + 1)
+            - special.gammaln(n10 + 1)
+            - special.gammaln(n00 + 1)
+            + n11 * math.log(a * a)
+            + n10 * math.log(2 * a * (1 - a))
+            + n00 * math.log((1 - a) ** 2)
+        )
+        probability = np.where(possible, np.exp(log_p), 0.0)
+        rest = (1 - a) ** 2 * n11 - a * (1 - a) * n10 + a * a * n00
+        table = {}
+        for post in (0, 1):
+            for pre in (0, 1):
+                weight = np.maximum(self.J + scale * ((post - a) * (pre - a) + rest), 0.0)
+                table[post, pre] = (float((probability * weight).sum()), float((probability * weight**2).sum()))
+        return table
+
+    def _weight_moments(self, post: int, pre: int) -> tuple[float, float]:
+        return self._weight_table[post, pre]
+
+    def input_moments(self, rates, cue: float = 0.0) -> np.ndarray:
+        """Mean and SD (mV) of the input of each population at ``rates`` = (r1, r0, rI) Hz: rows
+        (pattern, background, inhibitory), columns (mean, SD). ``cue`` adds to the pattern's mean."""
+        r1, r0, r_inh = rates
+        a, tau = self.coding_level, self.tau_m * 1e-3
+        external_mean = self.J * self.k_exc * self.nu_ext
+        external_variance = self.J**2 * self.k_exc * self.nu_ext
+        inhibition_mean = -self.g * self.J * self.k_inh * r_inh
+        inhibition_variance = (self.g * self.J) ** 2 * self.k_inh * r_inh
+        moments = np.empty((3, 2))
+        for row, post in ((0, 1), (1, 0)):
+            from_pattern, from_pattern_sq = self._weight_moments(post, 1)
+            from_rest, from_rest_sq = self._weight_moments(post, 0)
+            mean = self.k_exc * (a * from_pattern * r1 + (1 - a) * from_rest * r0)
+            variance = self.k_exc * (a * from_pattern_sq * r1 + (1 - a) * from_rest_sq * r0)
+            moments[row] = (
+                tau * (mean + inhibition_mean + external_mean) + (cue if post == 1 else 0.0),
+                math.sqrt(tau * (variance + inhibition_variance + external_variance)),
+            )
+        excitation = self.k_exc * (a * r1 + (1 - a) * r0)
+        moments[2] = (
+            tau * (self.J * excitation + inhibition_mean + external_mean),
+            math.sqrt(tau * (self.J**2 * excitation + inhibition_variance + external_variance)),
+        )
+        return moments
+
+    def transfer(self, rates, cue: float = 0.0) -> np.ndarray:
+        """The Siegert rates (Hz) of the three populations given theirs: the map whose fixed points
+        are the network's states."""
+        moments = self.input_moments(rates, cue)
+        return balance.siegert_rate(moments[:, 0], moments[:, 1], self.tau_m, self.theta, self.v_reset, self.t_ref)
+
+    def background(self, pattern_rate: float, cue: float = 0.0, guess=(5.0, 5.0)) -> tuple[float, float]:
+        """The self-consistent rates (Hz) of the other excitatory neurons and of the inhibitory ones
+        when the pattern's neurons fire at ``pattern_rate``: the rest of the network follows them."""
+
+        def mismatch(rest):
+            rest = np.abs(rest)
+            return self.transfer(np.array([pattern_rate, rest[0], rest[1]]), cue)[1:] - rest
+
+        solution = optimize.root(mismatch, np.asarray(guess, dtype=np.float64), method="hybr")
+        rest = np.abs(solution.x)
+        if np.all(np.abs(mismatch(rest)) < 1e-6 * np.maximum(1.0, rest)):
+            return float(rest[0]), float(rest[1])
+        # Slower and sure: the inhibitory rate given the others is unique (more of it, less input),
+        # so solve it inside a scan of the background rate and take the lowest stable crossing.
+        ceiling = 1e3 / self.t_ref if self.t_ref > 0 else 1e3
+
+        def inhibitory(rate):
+            return optimize.brentq(
+                lambda r: self.transfer(np.array([pattern_rate, rate, r]), cue)[2] - r, 0.0, ceiling, xtol=1e-10
+            )
+
+        def excess(rate):
+            return self.transfer(np.array([pattern_rate, rate, inhibitory(rate)]), cue)[1] - rate
+
+        grid = np.concatenate([np.linspace(0.0, 20.0, 11), np.geomspace(25.0, ceiling, 20)])
+        values = [excess(rate) for rate in grid]
+        for k in range(grid.size - 1):
+            if values[k] > 0 >= values[k + 1]:
+                rate = optimize.brentq(excess, grid[k], grid[k + 1], xtol=1e-10)
+                return float(rate), float(inhibitory(rate))
+        raise RuntimeError(f"no stable background at pattern rate {pattern_rate} Hz")
+
+    def effective_rate(self, pattern_rates, cue: float = 0.0) -> np.ndarray:
+        """The pattern neurons' rate (Hz) that their input gives when they fire at each of
+        ``pattern_rates`` and the rest of the network has followed (Mascaro & Amit 1999's effective
+        response): the network's states are where it equals its argument."""
+        out = np.empty(len(pattern_rates))
+        guess = (5.0, 5.0)
+        for k, rate in enumerate(pattern_rates):
+            guess = self.background(float(rate), cue, guess)
+            out[k] = self.transfer(np.array([rate, *guess]), cue)[0]
+        return out
+
+    def states(self, cue: float = 0.0, n_grid: int = 80) -> list[MemoryState]:
+        """The network's states: the fixed points of the effective response, found on a grid of
+        ``n_grid`` pattern rates from 0 to the ceiling ``1 / t_ref`` and refined by bisection, sorted
+        by pattern rate. A state is stable where the effective response crosses the diagonal from
+        above (slope below 1), as for the rate dynamics ``dr1/dt = -r1 + effective(r1)`` with the rest
+        of the network following fast."""
+        ceiling = 1e3 / self.t_ref if self.t_ref > 0 else 1e3
+        grid = np.unique(np.concatenate([np.linspace(0.0, 20.0, n_grid // 4), np.geomspace(20.0, ceiling, n_grid)]))
+        excess = self.effective_rate(grid, cue) - grid
+        states = []
+        for k in np.flatnonzero(np.sign(excess[:-1]) != np.sign(excess[1:])):
+            rate = optimize.brentq(
+                lambda r: self.effective_rate([r], cue)[0] - r, grid[k], grid[k + 1], xtol=1e-9, rtol=1e-10
+            )
+            rest = self.background(rate, cue)
+            states.append(MemoryState(float(rate), rest[0], rest[1], bool(excess[k] > 0 > excess[k + 1])))
+        if excess[0] == 0.0:  # silent network: a state at 0
+            rest = self.background(0.0, cue)
+            states.insert(0, MemoryState(0.0, rest[0], rest[1], bool(excess[1] < 0)))
+        return states
+
+
+def overlaps(record: spikes.SpikeRecord, patterns, bin_ms: float, rate_scale: float):
+    """Overlaps of the excitatory neurons' rates with each pattern, over time: (bin starts in ms,
+    overlaps of shape (P, n_bins)).
+
+    ``m^mu(t) = sum_i (xi_i^mu - a_mu) r_i(t) / (N_E a_mu (1 - a_mu) rate_scale)``, with ``r_i`` in Hz
+    from bins of ``bin_ms`` and ``a_mu`` the fraction of neurons in pattern ``mu``. It is exactly 0
+    when every neuron fires at one rate, and 1 when the pattern's neurons fire ``rate_scale`` Hz
+    above the others: give the theory's retrieval rate minus its background rate, fixed before
+    the run, never a number taken from its outcome.
+    """
+    patterns = np.asarray(patterns, dtype=np.float64)
+    if patterns.ndim != 2:
+        raise ValueError(f"patterns must be a (P, N_E) array, got shape {patterns.shape}")
+    coding = patterns.mean(axis=1, keepdims=True)
+    if np.any(coding <= 0.0) or np.any(coding >= 1.0):
+        raise ValueError("every pattern must have some neurons in it and some out of it")
+    rate_scale = _validate.positive("rate_scale", rate_scale)
+    n_exc = patterns.shape[1]
+    if n_exc > record.n_neurons:
+        raise ValueError(f"patterns cover {n_exc} neurons; the record has {record.n_neurons}")
+    rates = record.binned(bin_ms)[:n_exc] / (bin_ms * 1e-3)
+    values = (patterns - coding) @ rates / (n_exc * coding * (1.0 - coding) * rate_scale)
+    starts = record.first_step * record.dt + np.arange(values.shape[1]) * bin_ms
+    return starts, values

@@ -919,7 +919,7 @@ class Simulation:
         )
 
     def restore(self, path) -> bool:
-        """Take the state saved at ``path`` if there is one (of this network and seed); True if it did."""
+        """Take the state saved at ``path`` if there is one (of this network, seed and extra input); True if so."""
         saved = _checkpoint.load(path, self._checkpoint_key(), "a network, a seed or an extra input")
         if saved is None:
             return False

@@ -275,13 +275,17 @@ class SpikingMemory:
     def effective_rate(self, pattern_rates, cue: float = 0.0) -> np.ndarray:
         """The pattern neurons' rate (Hz) that their input gives when they fire at each of
         ``pattern_rates`` and the rest of the network has followed (Mascaro & Amit 1999's effective
-        response): the network's states are where it equals its argument."""
+        response): the network's states are where it equals its argument. Each background starts
+        from the last one's, so along increasing rates the rest of the network stays on one branch."""
         out = np.empty(len(pattern_rates))
-        guess = (5.0, 5.0)
+        rest = (5.0, 5.0)
         for k, rate in enumerate(pattern_rates):
-            guess = self.background(float(rate), cue, guess)
-            out[k] = self.transfer(np.array([rate, *guess]), cue)[0]
+            out[k], rest = self._effective(float(rate), cue, rest)
         return out
+
+    def _effective(self, pattern_rate: float, cue: float, guess) -> tuple[float, tuple[float, float]]:
+        rest = self.background(pattern_rate, cue, guess)
+        return float(self.transfer(np.array([pattern_rate, *rest]), cue)[0]), rest
 
     def states(self, cue: float = 0.0, n_grid: int = 80) -> list[MemoryState]:
         """The network's states: the fixed points of the effective response, found on a grid of
@@ -291,17 +295,27 @@ class SpikingMemory:
         of the network following fast."""
         ceiling = 1e3 / self.t_ref if self.t_ref > 0 else 1e3
         grid = np.unique(np.concatenate([np.linspace(0.0, 20.0, n_grid // 4), np.geomspace(20.0, ceiling, n_grid)]))
-        excess = self.effective_rate(grid, cue) - grid
+        excess, rests = np.empty(grid.size), []
+        rest = (5.0, 5.0)
+        for k, rate in enumerate(grid):
+            effective, rest = self._effective(float(rate), cue, rest)
+            excess[k] = effective - rate
+            rests.append(rest)
         states = []
-        for k in np.flatnonzero(np.sign(excess[:-1]) != np.sign(excess[1:])):
-            rate = optimize.brentq(
-                lambda r: self.effective_rate([r], cue)[0] - r, grid[k], grid[k + 1], xtol=1e-9, rtol=1e-10
-            )
-            rest = self.background(rate, cue)
-            states.append(MemoryState(float(rate), rest[0], rest[1], bool(excess[k] > 0 > excess[k + 1])))
         if excess[0] == 0.0:  # silent network: a state at 0
-            rest = self.background(0.0, cue)
-            states.insert(0, MemoryState(0.0, rest[0], rest[1], bool(excess[1] < 0)))
+            states.append(MemoryState(0.0, *rests[0], bool(excess[1] < 0)))
+        for k in np.flatnonzero(np.sign(excess[:-1]) * np.sign(excess[1:]) < 0):
+            guess = rests[k]
+
+            def mismatch(rate, guess=guess):
+                return self._effective(rate, cue, guess)[0] - rate
+
+            if np.sign(mismatch(grid[k])) == np.sign(mismatch(grid[k + 1])):
+                # the background jumped branch inside the cell: no crossing on one branch
+                continue
+            rate = optimize.brentq(mismatch, grid[k], grid[k + 1], xtol=1e-9, rtol=1e-10)
+            rest = self.background(rate, cue, guess)
+            states.append(MemoryState(float(rate), rest[0], rest[1], bool(excess[k] > 0 > excess[k + 1])))
         return states
 
 

@@ -23,11 +23,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, partial
 
 import numba
 import numpy as np
-from scipy import optimize, special
+from scipy import optimize
 
 from . import _validate, balance, lif, spikes
 from .hopfield import random_patterns
@@ -173,150 +173,206 @@ class SpikingMemory:
 
     @cached_property
     def _weight_table(self) -> dict:
-        """Mean and mean square (mV, mV^2) of an E-to-E weight, by the selectivities (1: in the
-        retrieved pattern, 0: not) of its post- and pre-synaptic neurons: ``{(post, pre): (m1, m2)}``.
+        """The E-to-E weights' statistics by the selectivities (1: in the retrieved pattern, 0: not)
+        of the post- and pre-synaptic neurons.
 
-        Over the other ``P - 1`` patterns the pair is active together in ``n11`` of them, one of the
-        two in ``n10``, neither in the rest: a multinomial count, summed over exactly. (A Gaussian in
-        its place misses the rare shared memberships that make the sum skewed at low coding level,
-        and with them the clipping: at J_S 12 mV it put the background at twice the simulated rate.)
+        A post-synaptic neuron belongs to ``n`` of the other ``P - 1`` patterns (binomial); a random
+        pre-synaptic neuron shares ``B1`` of those and belongs to ``B0`` of the rest (binomial each),
+        which fixes the covariance sum, ``(1 - a)(B1 - a n) - a (B0 - a (P - 1 - n))``. Summed over
+        exactly: a Gaussian in its place misses the rare shared memberships that make the sum skewed
+        at low coding level, and with them the clipping (at J_S 12 mV it put the background at twice
+        the simulated rate). Returns ``pmf`` of ``n``, the mean weight ``given[post, pre]`` for each
+        ``n``, and the overall mean ``first[post, pre]`` and mean square ``second[post, pre]`` (mV, mV^2).
         """
+        from scipy import stats
+
         a, others = self.coding_level, self.n_patterns - 1
         scale = self.J_S / (a * (1.0 - a) * self.k_exc)
-        n11, n10 = np.meshgrid(np.arange(others + 1), np.arange(others + 1), indexing="ij")
-        n00 = others - n11 - n10
-        possible = n00 >= 0
-        n00 = np.where(possible, n00, 0)
-        log_p = (
-            special.gammaln(others + 1)
-            - special.gammaln(n11 + 1)
-            - special.gammaln(n10 + 1)
-            - special.gammaln(n00 + 1)
-            + n11 * math.log(a * a)
-            + n10 * math.log(2 * a * (1 - a))
-            + n00 * math.log((1 - a) ** 2)
-        )
-        probability = np.where(possible, np.exp(log_p), 0.0)
-        rest = (1 - a) ** 2 * n11 - a * (1 - a) * n10 + a * a * n00
-        table = {}
+        n = np.arange(others + 1)
+        pmf = stats.binom.pmf(n, others, a)
+        b1 = n[:, None]  # shared memberships, up to n
+        b0 = n[None, :]  # memberships among the post neuron's other patterns, up to P - 1 - n
+        table = {"pmf": pmf, "given": {}, "given_square": {}, "first": {}, "second": {}}
         for post in (0, 1):
             for pre in (0, 1):
-                weight = np.maximum(self.J + scale * ((post - a) * (pre - a) + rest), 0.0)
-                table[post, pre] = (float((probability * weight).sum()), float((probability * weight**2).sum()))
+                given, given_square = np.zeros(others + 1), np.zeros(others + 1)
+                for k in range(others + 1):
+                    p1 = stats.binom.pmf(b1[:, 0], k, a)[:, None]
+                    p0 = stats.binom.pmf(b0[0], others - k, a)[None, :]
+                    covariance = (1 - a) * (b1 - a * k) - a * (b0 - a * (others - k))
+                    weight = np.maximum(self.J + scale * ((post - a) * (pre - a) + covariance), 0.0)
+                    given[k] = (p1 * p0 * weight).sum()
+                    given_square[k] = (p1 * p0 * weight**2).sum()
+                table["given"][post, pre] = given
+                table["given_square"][post, pre] = given_square
+                table["first"][post, pre] = float(pmf @ given)
+                table["second"][post, pre] = float(pmf @ given_square)
         return table
 
     def _weight_moments(self, post: int, pre: int) -> tuple[float, float]:
-        return self._weight_table[post, pre]
+        """Mean and mean square (mV, mV^2) of an E-to-E weight from a neuron of selectivity ``pre`` onto
+        one of selectivity ``post``."""
+        table = self._weight_table
+        return table["first"][post, pre], table["second"][post, pre]
 
-    def input_moments(self, rates, cue: float = 0.0) -> np.ndarray:
-        """Mean and SD (mV) of the input of each population at ``rates`` = (r1, r0, rI) Hz: rows
-        (pattern, background, inhibitory), columns (mean, SD). ``cue`` adds to the pattern's mean."""
+    def input_statistics(self, rates, squares=None, cue: float = 0.0) -> np.ndarray:
+        """The input of each population (rows: pattern, background, inhibitory) at mean rates
+        ``rates`` = (r1, r0, rI) Hz and mean squared rates ``squares`` (Hz^2): columns (mean over
+        neurons and time, temporal SD, SD across neurons of the time-averaged input), in mV.
+
+        The SD across neurons (quenched) comes from each neuron's own draw of inputs (Bernoulli
+        connections, presynaptic rates that differ, ``E[r^2]`` in ``squares``) and, for excitatory
+        neurons, from its own number of pattern memberships, which sets its weights' mean. Without
+        ``squares`` it is 0: every neuron the average neuron. ``cue`` adds to the pattern's mean.
+        """
         r1, r0, r_inh = rates
-        a, tau = self.coding_level, self.tau_m * 1e-3
+        a, c, tau = self.coding_level, self.c, self.tau_m * 1e-3
+        share = {1: a, 0: 1.0 - a}  # fractions of excitatory neurons in and out of the pattern
+        rate = {1: r1, 0: r0}
         external_mean = self.J * self.k_exc * self.nu_ext
         external_variance = self.J**2 * self.k_exc * self.nu_ext
         inhibition_mean = -self.g * self.J * self.k_inh * r_inh
         inhibition_variance = (self.g * self.J) ** 2 * self.k_inh * r_inh
-        moments = np.empty((3, 2))
+        table = self._weight_table
+        stats = np.zeros((3, 3))
         for row, post in ((0, 1), (1, 0)):
-            from_pattern, from_pattern_sq = self._weight_moments(post, 1)
-            from_rest, from_rest_sq = self._weight_moments(post, 0)
-            mean = self.k_exc * (a * from_pattern * r1 + (1 - a) * from_rest * r0)
-            variance = self.k_exc * (a * from_pattern_sq * r1 + (1 - a) * from_rest_sq * r0)
-            moments[row] = (
-                tau * (mean + inhibition_mean + external_mean) + (cue if post == 1 else 0.0),
-                math.sqrt(tau * (variance + inhibition_variance + external_variance)),
-            )
+            mean = self.k_exc * sum(share[y] * table["first"][post, y] * rate[y] for y in (0, 1))
+            variance = self.k_exc * sum(share[y] * table["second"][post, y] * rate[y] for y in (0, 1))
+            stats[row, 0] = tau * (mean + inhibition_mean + external_mean) + (cue if post == 1 else 0.0)
+            stats[row, 1] = math.sqrt(tau * (variance + inhibition_variance + external_variance))
         excitation = self.k_exc * (a * r1 + (1 - a) * r0)
-        moments[2] = (
-            tau * (self.J * excitation + inhibition_mean + external_mean),
-            math.sqrt(tau * (self.J**2 * excitation + inhibition_variance + external_variance)),
-        )
-        return moments
-
-    def transfer(self, rates, cue: float = 0.0) -> np.ndarray:
-        """The Siegert rates (Hz) of the three populations given theirs: the map whose fixed points
-        are the network's states."""
-        moments = self.input_moments(rates, cue)
-        return balance.siegert_rate(moments[:, 0], moments[:, 1], self.tau_m, self.theta, self.v_reset, self.t_ref)
-
-    def background(self, pattern_rate: float, cue: float = 0.0, guess=(5.0, 5.0)) -> tuple[float, float]:
-        """The self-consistent rates (Hz) of the other excitatory neurons and of the inhibitory ones
-        when the pattern's neurons fire at ``pattern_rate``: the rest of the network follows them."""
-
-        def mismatch(rest):
-            rest = np.abs(rest)
-            return self.transfer(np.array([pattern_rate, rest[0], rest[1]]), cue)[1:] - rest
-
-        solution = optimize.root(mismatch, np.asarray(guess, dtype=np.float64), method="hybr")
-        rest = np.abs(solution.x)
-        if np.all(np.abs(mismatch(rest)) < 1e-6 * np.maximum(1.0, rest)):
-            return float(rest[0]), float(rest[1])
-        # Slower and sure: the inhibitory rate given the others is unique (more of it, less input),
-        # so solve it inside a scan of the background rate and take the lowest stable crossing.
-        ceiling = 1e3 / self.t_ref if self.t_ref > 0 else 1e3
-
-        def inhibitory(rate):
-            return optimize.brentq(
-                lambda r: self.transfer(np.array([pattern_rate, rate, r]), cue)[2] - r, 0.0, ceiling, xtol=1e-10
+        stats[2, 0] = tau * (self.J * excitation + inhibition_mean + external_mean)
+        stats[2, 1] = math.sqrt(tau * (self.J**2 * excitation + inhibition_variance + external_variance))
+        if squares is None:
+            return stats
+        # Every neuron sees the same presynaptic rates, through its own synapses: over neurons, a
+        # synapse from a neuron of rate r contributes r^2 (c E[w^2] - c^2 E[w]^2), and there are N
+        # such neurons; then the spread of the weights' mean across neurons, by memberships.
+        q1, q0, q_inh = squares
+        square = {1: q1, 0: q0}
+        from_inhibition = (self.g * self.J) ** 2 * self.k_inh * (1 - c) * q_inh
+        for row, post in ((0, 1), (1, 0)):
+            synapses = self.k_exc * sum(
+                share[y] * square[y] * (table["second"][post, y] - c * table["first"][post, y] ** 2) for y in (0, 1)
             )
+            mean_per_input = sum(share[y] * table["first"][post, y] * rate[y] for y in (0, 1))
+            by_membership = sum(share[y] * table["given"][post, y] * rate[y] for y in (0, 1))
+            memberships = self.k_exc**2 * (table["pmf"] @ (by_membership - mean_per_input) ** 2)
+            stats[row, 2] = tau * math.sqrt(synapses + memberships + from_inhibition)
+        synapses = self.J**2 * self.k_exc * (1 - c) * (a * q1 + (1 - a) * q0)
+        stats[2, 2] = tau * math.sqrt(synapses + from_inhibition)
+        return stats
 
-        def excess(rate):
-            return self.transfer(np.array([pattern_rate, rate, inhibitory(rate)]), cue)[1] - rate
+    def input_moments(self, rates, cue: float = 0.0) -> np.ndarray:
+        """Mean and temporal SD (mV) of each population's input, every neuron the average neuron."""
+        return self.input_statistics(rates, None, cue)[:, :2]
 
-        grid = np.concatenate([np.linspace(0.0, 20.0, 11), np.geomspace(25.0, ceiling, 20)])
-        values = [excess(rate) for rate in grid]
-        for k in range(grid.size - 1):
-            if values[k] > 0 >= values[k + 1]:
-                rate = optimize.brentq(excess, grid[k], grid[k + 1], xtol=1e-10)
-                return float(rate), float(inhibitory(rate))
-        raise RuntimeError(f"no stable background at pattern rate {pattern_rate} Hz")
+    def transfer(self, rates, squares=None, cue: float = 0.0):
+        """The populations' mean rates (Hz) given theirs, the map whose fixed points are the
+        network's states: Siegert's rate of each population's input. With ``squares`` (mean squared
+        rates, Hz^2) each neuron's time-averaged input is drawn from a Gaussian across neurons
+        (``input_statistics``), and the mean squared rates are returned too: ``(rates, squares)``.
+        """
+        stats = self.input_statistics(rates, squares, cue)
+        siegert = partial(
+            balance.siegert_rate, tau_m=self.tau_m, theta=self.theta, v_reset=self.v_reset, t_ref=self.t_ref
+        )
+        if squares is None:
+            return siegert(stats[:, 0], stats[:, 1])
+        # over neurons: Gauss-Hermite nodes of the standard normal
+        values = siegert(stats[:, :1] + stats[:, 2:3] * _HERMITE_NODES, stats[:, 1:2])
+        return values @ _HERMITE_WEIGHTS, values**2 @ _HERMITE_WEIGHTS
 
-    def effective_rate(self, pattern_rates, cue: float = 0.0) -> np.ndarray:
-        """The pattern neurons' rate (Hz) that their input gives when they fire at each of
+    def _rest(self, pattern_rate: float, cue: float, quenched: bool, guess) -> np.ndarray:
+        """The rest of the network's statistics, following the pattern's neurons at ``pattern_rate``:
+        (r0, rI) or, ``quenched``, (r0, rI, q1, q0, qI); from ``guess``."""
+
+        def mapped(rest):
+            rest = np.abs(rest)
+            if not quenched:
+                out = self.transfer(np.array([pattern_rate, rest[0], rest[1]]), None, cue)
+                return out[1:]
+            rates, squares = self.transfer(np.array([pattern_rate, rest[0], rest[1]]), rest[2:], cue)
+            return np.concatenate([rates[1:], squares])
+
+        guess = np.asarray(guess, dtype=np.float64)
+        solution = optimize.root(lambda rest: mapped(rest) - np.abs(rest), guess, method="hybr")
+        rest = np.abs(solution.x)
+        if np.all(np.abs(mapped(rest) - rest) < 1e-6 * np.maximum(1.0, rest)):
+            return rest
+        # Slower and sure: relax towards the map's fixed point, from the guess and then from the
+        # ceiling (a background that runs away ends there).
+        ceiling = 1e3 / self.t_ref if self.t_ref > 0 else 1e3
+        for start in (guess, np.where(np.arange(guess.size) < 2, ceiling, ceiling**2)):
+            rest = np.abs(start)
+            for _ in range(2000):
+                following = mapped(rest)
+                if np.all(np.abs(following - rest) < 1e-9 * np.maximum(1.0, rest)):
+                    return following
+                rest = rest + 0.2 * (following - rest)
+        raise RuntimeError(f"no self-consistent background at pattern rate {pattern_rate} Hz")
+
+    def background(self, pattern_rate: float, cue: float = 0.0, quenched: bool = True) -> tuple[float, float]:
+        """The mean rates (Hz) of the other excitatory neurons and of the inhibitory ones when the
+        pattern's neurons fire at ``pattern_rate``: the rest of the network follows them."""
+        rest = self._rest(pattern_rate, cue, quenched, self._first_guess(pattern_rate, quenched))
+        return float(rest[0]), float(rest[1])
+
+    @staticmethod
+    def _first_guess(pattern_rate: float, quenched: bool) -> np.ndarray:
+        return np.array([5.0, 5.0, pattern_rate**2 + 25.0, 50.0, 50.0]) if quenched else np.array([5.0, 5.0])
+
+    def effective_rate(self, pattern_rates, cue: float = 0.0, quenched: bool = True) -> np.ndarray:
+        """The pattern neurons' mean rate (Hz) that their input gives when they fire at each of
         ``pattern_rates`` and the rest of the network has followed (Mascaro & Amit 1999's effective
         response): the network's states are where it equals its argument. Each background starts
         from the last one's, so along increasing rates the rest of the network stays on one branch."""
         out = np.empty(len(pattern_rates))
-        rest = (5.0, 5.0)
+        rest = self._first_guess(float(pattern_rates[0]) if len(pattern_rates) else 0.0, quenched)
         for k, rate in enumerate(pattern_rates):
-            out[k], rest = self._effective(float(rate), cue, rest)
+            out[k], rest = self._effective(float(rate), cue, quenched, rest)
         return out
 
-    def _effective(self, pattern_rate: float, cue: float, guess) -> tuple[float, tuple[float, float]]:
-        rest = self.background(pattern_rate, cue, guess)
-        return float(self.transfer(np.array([pattern_rate, *rest]), cue)[0]), rest
+    def _effective(self, pattern_rate: float, cue: float, quenched: bool, guess) -> tuple[float, np.ndarray]:
+        rest = self._rest(pattern_rate, cue, quenched, guess)
+        rates = np.array([pattern_rate, rest[0], rest[1]])
+        if not quenched:
+            return float(self.transfer(rates, None, cue)[0]), rest
+        return float(self.transfer(rates, rest[2:], cue)[0][0]), rest
 
-    def states(self, cue: float = 0.0, n_grid: int = 80) -> list[MemoryState]:
+    def states(self, cue: float = 0.0, quenched: bool = True, n_grid: int = 80) -> list[MemoryState]:
         """The network's states: the fixed points of the effective response, found on a grid of
         ``n_grid`` pattern rates from 0 to the ceiling ``1 / t_ref`` and refined by bisection, sorted
         by pattern rate. A state is stable where the effective response crosses the diagonal from
         above (slope below 1), as for the rate dynamics ``dr1/dt = -r1 + effective(r1)`` with the rest
-        of the network following fast."""
+        of the network following fast. ``quenched=False``: every neuron the average neuron."""
         ceiling = 1e3 / self.t_ref if self.t_ref > 0 else 1e3
         grid = np.unique(np.concatenate([np.linspace(0.0, 20.0, n_grid // 4), np.geomspace(20.0, ceiling, n_grid)]))
         excess, rests = np.empty(grid.size), []
-        rest = (5.0, 5.0)
+        rest = self._first_guess(0.0, quenched)
         for k, rate in enumerate(grid):
-            effective, rest = self._effective(float(rate), cue, rest)
+            effective, rest = self._effective(float(rate), cue, quenched, rest)
             excess[k] = effective - rate
             rests.append(rest)
         states = []
         if excess[0] == 0.0:  # silent network: a state at 0
-            states.append(MemoryState(0.0, *rests[0], bool(excess[1] < 0)))
+            states.append(MemoryState(0.0, float(rests[0][0]), float(rests[0][1]), bool(excess[1] < 0)))
         for k in np.flatnonzero(np.sign(excess[:-1]) * np.sign(excess[1:]) < 0):
-            guess = rests[k]
 
-            def mismatch(rate, guess=guess):
-                return self._effective(rate, cue, guess)[0] - rate
+            def mismatch(rate, guess=rests[k]):
+                return self._effective(rate, cue, quenched, guess)[0] - rate
 
             if np.sign(mismatch(grid[k])) == np.sign(mismatch(grid[k + 1])):
-                # the background jumped branch inside the cell: no crossing on one branch
-                continue
+                continue  # the background jumped branch inside the cell: no crossing on one branch
             rate = optimize.brentq(mismatch, grid[k], grid[k + 1], xtol=1e-9, rtol=1e-10)
-            rest = self.background(rate, cue, guess)
-            states.append(MemoryState(float(rate), rest[0], rest[1], bool(excess[k] > 0 > excess[k + 1])))
+            rest = self._rest(rate, cue, quenched, rests[k])
+            states.append(MemoryState(float(rate), float(rest[0]), float(rest[1]), bool(excess[k] > 0 > excess[k + 1])))
         return states
+
+
+#: Probabilists' Gauss-Hermite nodes and weights: E[f(z)] for a standard normal z as a sum.
+_HERMITE_NODES, _HERMITE_WEIGHTS = np.polynomial.hermite_e.hermegauss(40)
+_HERMITE_WEIGHTS = _HERMITE_WEIGHTS / math.sqrt(2.0 * math.pi)
 
 
 def overlaps(record: spikes.SpikeRecord, patterns, bin_ms: float, rate_scale: float):

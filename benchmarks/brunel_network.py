@@ -42,7 +42,7 @@ from helpers import balance, lif
 DURATION = 1000.0
 #: The agreement of rates required before timing.
 RATE_TOLERANCE = 0.05
-BRIAN2_SCRIPT = Path(__file__).with_name("brunel_brian2.py")
+BRIAN2_SCRIPT = Path(__file__).with_name("brian2_network.py")
 
 
 @numba.njit(cache=True)
@@ -68,40 +68,52 @@ def delivered_events(network: lif.Network, record) -> int:
     return int(out_degree[record.neurons].sum())
 
 
-def run_ours(network, seed, repeats=3):
-    """Median seconds of a 1 s run (after a short one that compiles), and the last run's record."""
+def one_stretch(duration: float = DURATION) -> list[tuple[float, None]]:
+    """A protocol of one stretch without extra input: a plain run of ``duration`` ms."""
+    return [(duration, None)]
+
+
+def run_ours(network, seed, protocol=None, repeats=3):
+    """Median seconds of the protocol's run (after a short one that compiles), and the last run's record."""
+    protocol = protocol or one_stretch()
     lif.Simulation(network, rng=seed).run(20.0)
     times, record = [], None
     for _ in range(repeats):
         simulation = lif.Simulation(network, rng=seed)
         started = time.perf_counter()
-        record = simulation.run(DURATION)
+        for length, extra in protocol:
+            simulation.run(length, extra_input=extra)
         times.append(time.perf_counter() - started)
+        record = simulation.spikes
     return float(np.median(times)), record
 
 
-def run_nest(network, v_init, seed, threads):
+def run_nest(network, v_init, seed, threads, protocol=None):
+    """NEST's seconds inside its simulation calls, the whole call's seconds, and its record."""
+    timings = {}
     started = time.perf_counter()
-    record = lif.run_in_nest(network, DURATION, v_init, seed=seed, threads=threads)
-    total = time.perf_counter() - started
-    import nest  # imported by run_in_nest, which keeps its banner quiet
-
-    return float(nest.GetKernelStatus("time_simulate")), total, record
+    record = lif.run_in_nest(network, protocol or one_stretch(), v_init, seed=seed, threads=threads, timings=timings)
+    return timings["simulate_seconds"], time.perf_counter() - started, record
 
 
-def run_brian2(network, v_init, threads, python):
+def run_brian2(network, v_init, threads, python, protocol=None, mode="standalone"):
     """Brian2 in its own environment, on the same connections; None if no environment was given."""
     if not python:
         return None
-    drive = network.populations[0].drive[0]  # Brunel's: the same for every neuron
+    protocol = protocol or one_stretch()
+    drive = network.populations[0].drive[0]  # the same for every neuron in these benchmarks
+    neuron = network.populations[0].neuron
+    extra = np.stack([np.zeros(network.n_neurons) if x is None else np.broadcast_to(x, network.n_neurons)
+                      for _, x in protocol])
     with tempfile.TemporaryDirectory() as scratch:
         arrays = Path(scratch) / "network.npz"
         np.savez(arrays, sources=network.sources, targets=network.targets, weights=network.weights,
                  delays=network.delays, v_init=v_init, n_neurons=network.n_neurons, dt=network.dt,
+                 tau_m=neuron.tau_m, theta=neuron.theta, v_reset=neuron.v_reset, t_ref=neuron.t_ref,
                  drive_rate=drive.rate, drive_weight=drive.weight, drive_sources=drive.n_sources,
-                 duration=DURATION, threads=threads)
-        output = subprocess.run([python, str(BRIAN2_SCRIPT), str(arrays), scratch], capture_output=True, text=True,
-                                check=True)
+                 stretches=np.array([length for length, _ in protocol]), extra=extra, threads=threads)
+        output = subprocess.run([python, str(BRIAN2_SCRIPT), str(arrays), scratch, mode], capture_output=True,
+                                text=True, check=True)
     return json.loads(output.stdout.strip().splitlines()[-1])
 
 

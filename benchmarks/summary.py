@@ -24,7 +24,8 @@ import json
 from datetime import date
 from pathlib import Path
 
-BENCHMARKS = ("hebbian_weights", "rate_dynamics", "hopfield_retrieval", "capacity_curve", "brunel_network")
+BENCHMARKS = ("hebbian_weights", "rate_dynamics", "hopfield_retrieval", "capacity_curve", "brunel_network",
+              "spiking_memory")
 
 #: Bytes one step reads per synapse: the package's float32 weight and 16-bit index; scipy's CSR
 #: with float32 or float64 values and 32-bit indices. For the roofline of the appendix.
@@ -148,8 +149,33 @@ def brunel_rows(result: dict, condition: str = "idle") -> list[dict]:
     return rows
 
 
+def memory_rows(result: dict, condition: str = "idle") -> list[dict]:
+    # Issue 27's targets: 10x faster than NEST run idle, 5x faster than Brian2's standalone run
+    # without its compilation; Brian2's runtime mode is reported beside them.
+    work = result["workload"]
+    workload = (f"spiking memory, N = {work['n_exc'] + work['n_inh']}, P = {work['n_patterns']}, "
+                f"{work['duration_ms'] / 1e3:g} s with a cue")
+    ours, *baselines = result["rows"]
+    extra = {"ns_per_event": ours["ns_per_event"]}
+    rows = []
+    for row in baselines:
+        if row["seconds"] is None:
+            rows.append({**_row(workload, ours["candidate"], ours["seconds"], row["candidate"], None, **extra),
+                         "missing": row["missing"]})
+            continue
+        target = None
+        if row["candidate"].startswith("NEST") and condition == "idle":
+            target = ("10x faster than NEST, idle", lambda r: r["ratio"] >= 10)
+        elif "standalone" in row["candidate"]:
+            target = ("5x faster than Brian2's standalone run", lambda r: r["ratio"] >= 5)
+        apart = {key: row[key] for key in ("seconds_with_setup", "compile_seconds") if key in row}
+        rows.append(_row(workload, ours["candidate"], ours["seconds"], row["candidate"], row["seconds"], target,
+                         **extra, **{f"baseline_{key}": value for key, value in apart.items()}))
+    return rows
+
+
 ROWS = {"hebbian_weights": hebbian_rows, "rate_dynamics": rate_rows, "hopfield_retrieval": hopfield_rows,
-        "capacity_curve": capacity_rows, "brunel_network": brunel_rows}
+        "capacity_curve": capacity_rows, "brunel_network": brunel_rows, "spiking_memory": memory_rows}
 
 
 def summarise(runs) -> dict:
@@ -165,7 +191,7 @@ def summarise(runs) -> dict:
         # Each benchmark ran idle and busy (a file from before the busy runs holds one idle run).
         conditions = result.get("conditions", {"idle": result})
         for condition, part in conditions.items():
-            by_condition = name in ("rate_dynamics", "brunel_network")
+            by_condition = name in ("rate_dynamics", "brunel_network", "spiking_memory")
             made = ROWS[name](part, condition) if by_condition else ROWS[name](part)
             rows.extend({**row, "condition": condition, "load": part.get("load")} for row in made)
         machine = machine or result.get("machine")

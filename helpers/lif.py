@@ -1017,8 +1017,31 @@ class Simulation:
 NEST_MODELS = {"delta": "iaf_psc_delta", "exponential": "iaf_psc_exp"}
 
 
+def _protocol(duration, n_neurons: int) -> list[tuple[float, np.ndarray | None]]:
+    """``duration`` (ms) as one stretch, or a sequence of (ms, extra input) stretches, checked."""
+    if isinstance(duration, (int, float, np.integer, np.floating)):
+        return [(_validate.positive("duration", duration), None)]
+    stretches = []
+    for k, stretch in enumerate(duration):
+        if len(stretch) != 2:
+            raise ValueError(f"protocol stretch {k} must be (duration in ms, extra input or None), got {stretch!r}")
+        length, extra = stretch
+        length = _validate.positive(f"protocol stretch {k} duration", length)
+        extra = None if extra is None else _per_neuron(f"protocol stretch {k} extra input", extra, n_neurons, -math.inf)
+        stretches.append((length, extra))
+    if not stretches:
+        raise ValueError("a protocol needs at least one stretch")
+    return stretches
+
+
 def run_in_nest(
-    network: Network, duration: float, v_init, seed: int = 1, threads: int | None = None, warmup: float = 0.0
+    network: Network,
+    duration,
+    v_init,
+    seed: int = 1,
+    threads: int | None = None,
+    warmup: float = 0.0,
+    timings: dict | None = None,
 ) -> SpikeRecord:
     """Simulate ``network`` in NEST 3 (``iaf_psc_delta`` or ``iaf_psc_exp``) and return its spikes.
 
@@ -1029,11 +1052,16 @@ def run_in_nest(
     a step; they are returned as the step's index, as ours are. The first ``warmup`` ms are left out
     of the record. ``threads`` defaults to numba's thread count. For runs beyond one machine, the
     same calls under ``mpirun`` spread the network over NEST's MPI processes.
+
+    ``duration`` is in ms, or a protocol: a sequence of (ms, extra input) stretches run one after
+    another, each extra input (mV, a number, one per neuron, or None) added to ``mu`` for its
+    stretch, as ``Simulation.run``'s. A dict given as ``timings`` receives the seconds NEST spent
+    inside its simulation calls (``simulate_seconds``), without building and connecting.
     """
     os.environ.setdefault("PYNEST_QUIET", "1")  # NEST's banner, printed on import, says nothing about the run
     import nest
 
-    duration = _validate.positive("duration", duration)
+    stretches = _protocol(duration, network.n_neurons)
     warmup = _validate.in_range("warmup", warmup, 0.0, math.inf)
     v_init = _per_neuron("v_init", v_init, network.n_neurons, -math.inf)
     threads = numba.get_num_threads() if threads is None else _validate.integer_at_least("threads", threads, 1)
@@ -1083,11 +1111,19 @@ def run_in_nest(
                 weight = weight / network.tau_syn[0 if weight >= 0 else 1][members[0]]
             generator = nest.Create("poisson_generator", params={"rate": float(rate)})
             nest.Connect(generator, nodes[members.tolist()], syn_spec={"weight": float(weight), "delay": dt})
+    simulate_seconds = 0.0
     if warmup > 0:
         nest.Simulate(warmup)
+        simulate_seconds += nest.GetKernelStatus("time_simulate")
     recorder = nest.Create("spike_recorder")
     nest.Connect(nodes, recorder)
-    nest.Simulate(duration)
+    for length, extra in stretches:
+        nodes.set({"I_e": [float(x) for x in (network.mu if extra is None else network.mu + extra) / network.tau_m]})
+        nest.Simulate(length)
+        simulate_seconds += nest.GetKernelStatus("time_simulate")
+    if timings is not None:
+        timings["simulate_seconds"] = simulate_seconds
+    duration = sum(length for length, _ in stretches)
     events = recorder.get("events")
     steps = np.rint(np.asarray(events["times"]) / dt).astype(np.int64) - 1
     neurons = (np.asarray(events["senders"]) - first_id).astype(np.int32)

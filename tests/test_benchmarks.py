@@ -101,7 +101,7 @@ def test_summary_collects_every_ratio_and_reports_what_is_missing(tmp_path):
     assert checked["target"] == "the check costs at most 5 %"
     # The capacity benchmark was not run: it is listed as missing, with no numbers.
     missing = [row for row in table["rows"] if row.get("missing") and row["project_seconds"] is None]
-    assert [row["workload"] for row in missing] == ["capacity_curve", "brunel_network"]
+    assert [row["workload"] for row in missing] == ["capacity_curve", "brunel_network", "spiking_memory"]
     assert missing[0]["ratio"] is None
     assert table["read_bandwidth_bytes_per_s"] == 1e10 and len(table["roofline"]) == 5
     diagnostic = table["folded_gathers"][0]
@@ -206,3 +206,27 @@ def test_brunel_benchmark_runs_three_simulators_on_one_network_and_judges_its_ta
     assert busy_nest["target"] is None and busy_nest["ratio"] == nest["seconds"] / ours["seconds"]
     assert idle_nest["baseline_seconds_with_setup"] == nest["seconds_with_setup"]  # NEST's set-up, kept apart
     assert sum(1 for row in rows if row.get("missing")) == 2  # Brian2, idle and busy
+
+
+def test_memory_benchmark_runs_the_cue_protocol_in_ours_and_nests_and_judges_its_targets(tmp_path):
+    import json
+
+    from benchmarks import spiking_memory, summary
+    from helpers import attractor
+
+    # run() raises if NEST's rate differs from ours by more than 5 %; no Brian2 here: reported missing
+    small = attractor.SpikingMemory(n_exc=1600, n_inh=400, c=0.5, n_patterns=20)
+    result = spiking_memory.run(threads=1, brian2_python="", model=small)
+    ours, nest, *brian = result["rows"]
+    assert ours["ns_per_event"] > 0 and 0 < nest["seconds"] <= nest["seconds_with_setup"]
+    assert [row["seconds"] for row in brian] == [None, None]
+    assert result["workload"]["duration_ms"] == 1000.0 and result["workload"]["delivered_events"] > 0
+    assert "spiking memory: 1600 + 400 neurons" in spiking_memory.show(result)
+    (tmp_path / "spiking_memory.json").write_text(json.dumps({"conditions": {"idle": result, "busy": result}}))
+    rows = [row for row in summary.summarise(tmp_path)["rows"] if row["workload"].startswith("spiking memory")]
+    idle_nest = next(row for row in rows if row["condition"] == "idle" and row["baseline"].startswith("NEST"))
+    busy_nest = next(row for row in rows if row["condition"] == "busy" and row["baseline"].startswith("NEST"))
+    assert idle_nest["target"] == "10x faster than NEST, idle" and idle_nest["met"] == (idle_nest["ratio"] >= 10)
+    assert busy_nest["target"] is None
+    assert sum(1 for row in rows if row.get("missing")) == 4  # Brian2's two modes, idle and busy
+

@@ -256,3 +256,25 @@ def test_new_weights_replace_a_networks_own_and_change_its_activity():
         network.with_weights(network.weights[:-1])
     with pytest.raises(ValueError, match="finite"):
         network.with_weights(np.full(network.weights.shape, np.nan))
+
+
+def test_a_protocol_changes_nests_input_stretch_by_stretch():
+    # A neuron at rest (mu 15 mV) fires only while a 10 mV extra input lasts, at the same steps as in
+    # our simulator; its neighbour (mu 25 mV, no extra input) fires throughout.
+    neuron = lif.NeuronParameters(mu=np.array([15.0, 25.0]))
+    network = lif.build_network([lif.Population("A", 2, neuron)], [], dt=0.1, rng=0)
+    extra = np.array([10.0, 0.0])
+    timings = {}
+    record = lif.run_in_nest(network, [(100.0, None), (200.0, extra), (100.0, None)], 10.0, threads=1, timings=timings)
+    ours = lif.Simulation(network, v_init=10.0)
+    ours.run(100.0)
+    ours.run(200.0, extra_input=extra)
+    ours.run(100.0)
+    cued = record.of([0])
+    assert cued.n_spikes > 5 and np.all((cued.times > 100.0) & (cued.times < 300.0 + 0.2))
+    assert record.of([1]).times.min() < 100.0 and record.of([1]).times.max() > 300.0
+    np.testing.assert_array_equal(record.steps, ours.spikes.steps)
+    np.testing.assert_array_equal(record.neurons, ours.spikes.neurons)
+    assert timings["simulate_seconds"] > 0
+    with pytest.raises(ValueError, match="protocol stretch 1 must be"):
+        lif.run_in_nest(network, [(100.0, None), (200.0,)], 10.0)

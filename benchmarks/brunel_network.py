@@ -161,18 +161,13 @@ def run(threads: int | None = None, brian2_python: str | None = None, seed: int 
     }
 
 
-def show(result: dict) -> str:
-    w = result["workload"]
-    lines = [
-        f"Brunel's network, panel C: {w['n_exc']} + {w['n_inh']} neurons, {w['n_synapses']} synapses, "
-        f"{w['duration_ms']:.0f} ms; {w['delivered_events']} events delivered; built in {w['build_seconds']:.2f} s",
-        f"a random read-modify-write in cache: {w['random_update_ns']:.2f} ns",
-        f"{'candidate':<48}{'rate Hz':>9}{'seconds':>9}{'ratio':>8}  notes",
-    ]
-    ours = result["rows"][0]["seconds"]
-    for row in result["rows"]:
+def candidate_lines(rows: list[dict], width: int = 48) -> list[str]:
+    """The table of a spiking benchmark's simulators: rate, seconds, time over ours, notes."""
+    lines = [f"{'candidate':<{width}}{'rate Hz':>9}{'seconds':>9}{'ratio':>8}  notes"]
+    ours = rows[0]["seconds"]
+    for row in rows:
         if row["seconds"] is None:
-            lines.append(f"{row['candidate']:<48}{'':>9}{'missing':>9}{'':>8}  {row['missing']}")
+            lines.append(f"{row['candidate']:<{width}}{'':>9}{'missing':>9}{'':>8}  {row['missing']}")
             continue
         notes = []
         if "ns_per_event" in row:
@@ -181,19 +176,34 @@ def show(result: dict) -> str:
             notes.append(f"{row['seconds_with_setup']:.2f} s with the network handed over")
         if "compile_seconds" in row:
             notes.append(f"{row['compile_seconds']:.2f} s to generate and compile")
-        lines.append(f"{row['candidate']:<48}{row['rate']:>9.2f}{row['seconds']:>9.2f}{row['seconds'] / ours:>8.2f}  "
-                     + "; ".join(notes))
-    return "\n".join(lines)
+        lines.append(f"{row['candidate']:<{width}}{row['rate']:>9.2f}{row['seconds']:>9.2f}"
+                     f"{row['seconds'] / ours:>8.2f}  " + "; ".join(notes))
+    return lines
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def show(result: dict) -> str:
+    w = result["workload"]
+    return "\n".join([
+        f"Brunel's network, panel C: {w['n_exc']} + {w['n_inh']} neurons, {w['n_synapses']} synapses, "
+        f"{w['duration_ms']:.0f} ms; {w['delivered_events']} events delivered; built in {w['build_seconds']:.2f} s",
+        f"a random read-modify-write in cache: {w['random_update_ns']:.2f} ns",
+        *candidate_lines(result["rows"]),
+    ])
+
+
+def command_line(run_benchmark, show_result, description: str, argv=None):
+    """The command line of a spiking benchmark: threads, Brian2's environment, JSON file, conditions."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--threads", type=int, default=None, help="threads for every simulator (numba's count)")
     parser.add_argument("--brian2-python", default=None, help="the python of an environment with Brian2")
     parser.add_argument("--json", help="also write the result to this JSON file")
     add_conditions_argument(parser)
     args = parser.parse_args(argv)
-    report_conditions(lambda: run(args.threads, args.brian2_python), show, args)
+    report_conditions(lambda: run_benchmark(args.threads, args.brian2_python), show_result, args)
+
+
+def main(argv=None):
+    command_line(run, show, __doc__.splitlines()[0], argv)
 
 
 if __name__ == "__main__":

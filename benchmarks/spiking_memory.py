@@ -21,7 +21,6 @@ Run: ``python -m benchmarks.spiking_memory [--json FILE] [--conditions idle,busy
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 import time
@@ -29,8 +28,16 @@ import time
 import numba
 import numpy as np
 
-from benchmarks._measure import add_conditions_argument, machine, report_conditions
-from benchmarks.brunel_network import RATE_TOLERANCE, delivered_events, run_brian2, run_nest, run_ours
+from benchmarks._measure import machine
+from benchmarks.brunel_network import (
+    RATE_TOLERANCE,
+    candidate_lines,
+    command_line,
+    delivered_events,
+    run_brian2,
+    run_nest,
+    run_ours,
+)
 from helpers import attractor, lif
 
 #: Background, cue and what follows (ms), and the cue's extra input to pattern 0's neurons (mV).
@@ -92,36 +99,15 @@ def run(threads: int | None = None, brian2_python: str | None = None, seed: int 
 
 def show(result: dict) -> str:
     w = result["workload"]
-    lines = [
+    return "\n".join([
         f"spiking memory: {w['n_exc']} + {w['n_inh']} neurons, {w['n_synapses']} synapses, {w['n_patterns']} "
         f"patterns, {w['duration_ms']:.0f} ms with a {w['cue_mV']:g} mV cue; built in {w['build_seconds']:.2f} s",
-        f"{'candidate':<52}{'rate Hz':>9}{'seconds':>9}{'ratio':>8}  notes",
-    ]
-    ours = result["rows"][0]["seconds"]
-    for row in result["rows"]:
-        if row["seconds"] is None:
-            lines.append(f"{row['candidate']:<52}{'':>9}{'missing':>9}{'':>8}  {row['missing']}")
-            continue
-        notes = []
-        if "ns_per_event" in row:
-            notes.append(f"{row['ns_per_event']:.2f} ns per event")
-        if "seconds_with_setup" in row:
-            notes.append(f"{row['seconds_with_setup']:.2f} s with the network handed over")
-        if "compile_seconds" in row:
-            notes.append(f"{row['compile_seconds']:.2f} s to generate and compile")
-        lines.append(f"{row['candidate']:<52}{row['rate']:>9.2f}{row['seconds']:>9.2f}{row['seconds'] / ours:>8.2f}  "
-                     + "; ".join(notes))
-    return "\n".join(lines)
+        *candidate_lines(result["rows"], width=52),
+    ])
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--threads", type=int, default=None, help="threads for every simulator (numba's count)")
-    parser.add_argument("--brian2-python", default=None, help="the python of an environment with Brian2")
-    parser.add_argument("--json", help="also write the result to this JSON file")
-    add_conditions_argument(parser)
-    args = parser.parse_args(argv)
-    report_conditions(lambda: run(args.threads, args.brian2_python), show, args)
+    command_line(run, show, __doc__.splitlines()[0], argv)
 
 
 if __name__ == "__main__":

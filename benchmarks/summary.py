@@ -124,29 +124,39 @@ def capacity_rows(result: dict) -> list[dict]:
                  ("2x faster, same verdicts", lambda r: r["ratio"] >= 2))]
 
 
-def brunel_rows(result: dict, condition: str = "idle") -> list[dict]:
-    # Issue 26's targets: 10x faster than NEST run idle (a busy NEST is not a target), and faster
-    # than Brian2's run without its compilation. Each row keeps ours per delivered event and a random
-    # read-modify-write in cache, the floor an event's delivery cannot beat by much.
-    work = result["workload"]
-    workload = f"Brunel network, N = {work['n_exc'] + work['n_inh']}, {work['duration_ms'] / 1e3:g} s, panel C"
+def _simulator_rows(workload: str, result: dict, extra: dict, target_of) -> list[dict]:
+    """Rows of a spiking benchmark: ours against each simulator, ``target_of(row)`` its target or None.
+
+    Each row keeps what the baseline costs beside its run: NEST's network set-up, Brian2's code
+    generation and compilation.
+    """
     ours, *baselines = result["rows"]
-    extra = {"ns_per_event": ours["ns_per_event"], "random_update_ns": work["random_update_ns"]}
     rows = []
     for row in baselines:
         if row["seconds"] is None:
             rows.append({**_row(workload, ours["candidate"], ours["seconds"], row["candidate"], None, **extra),
                          "missing": row["missing"]})
             continue
-        if row["candidate"].startswith("NEST"):
-            target = ("10x faster than NEST, idle", lambda r: r["ratio"] >= 10) if condition == "idle" else None
-        else:
-            target = ("faster than Brian2's run", lambda r: r["ratio"] > 1)
-        # what the baseline costs beside its run: NEST's network set-up, Brian2's code generation
-        apart = {key: row[key] for key in ("seconds_with_setup", "compile_seconds") if key in row}
-        rows.append(_row(workload, ours["candidate"], ours["seconds"], row["candidate"], row["seconds"], target,
-                         **extra, **{f"baseline_{key}": value for key, value in apart.items()}))
+        apart = {f"baseline_{key}": row[key] for key in ("seconds_with_setup", "compile_seconds") if key in row}
+        rows.append(_row(workload, ours["candidate"], ours["seconds"], row["candidate"], row["seconds"],
+                         target_of(row), **extra, **apart))
     return rows
+
+
+def brunel_rows(result: dict, condition: str = "idle") -> list[dict]:
+    # Issue 26's targets: 10x faster than NEST run idle (a busy NEST is not a target), and faster
+    # than Brian2's run without its compilation. Each row keeps ours per delivered event and a random
+    # read-modify-write in cache, the floor an event's delivery cannot beat by much.
+    work = result["workload"]
+    workload = f"Brunel network, N = {work['n_exc'] + work['n_inh']}, {work['duration_ms'] / 1e3:g} s, panel C"
+    extra = {"ns_per_event": result["rows"][0]["ns_per_event"], "random_update_ns": work["random_update_ns"]}
+
+    def target_of(row):
+        if row["candidate"].startswith("NEST"):
+            return ("10x faster than NEST, idle", lambda r: r["ratio"] >= 10) if condition == "idle" else None
+        return ("faster than Brian2's run", lambda r: r["ratio"] > 1)
+
+    return _simulator_rows(workload, result, extra, target_of)
 
 
 def memory_rows(result: dict, condition: str = "idle") -> list[dict]:
@@ -155,23 +165,15 @@ def memory_rows(result: dict, condition: str = "idle") -> list[dict]:
     work = result["workload"]
     workload = (f"spiking memory, N = {work['n_exc'] + work['n_inh']}, P = {work['n_patterns']}, "
                 f"{work['duration_ms'] / 1e3:g} s with a cue")
-    ours, *baselines = result["rows"]
-    extra = {"ns_per_event": ours["ns_per_event"]}
-    rows = []
-    for row in baselines:
-        if row["seconds"] is None:
-            rows.append({**_row(workload, ours["candidate"], ours["seconds"], row["candidate"], None, **extra),
-                         "missing": row["missing"]})
-            continue
-        target = None
-        if row["candidate"].startswith("NEST") and condition == "idle":
-            target = ("10x faster than NEST, idle", lambda r: r["ratio"] >= 10)
-        elif "standalone" in row["candidate"]:
-            target = ("5x faster than Brian2's standalone run", lambda r: r["ratio"] >= 5)
-        apart = {key: row[key] for key in ("seconds_with_setup", "compile_seconds") if key in row}
-        rows.append(_row(workload, ours["candidate"], ours["seconds"], row["candidate"], row["seconds"], target,
-                         **extra, **{f"baseline_{key}": value for key, value in apart.items()}))
-    return rows
+
+    def target_of(row):
+        if row["candidate"].startswith("NEST"):
+            return ("10x faster than NEST, idle", lambda r: r["ratio"] >= 10) if condition == "idle" else None
+        if "standalone" in row["candidate"]:
+            return ("5x faster than Brian2's standalone run", lambda r: r["ratio"] >= 5)
+        return None
+
+    return _simulator_rows(workload, result, {"ns_per_event": result["rows"][0]["ns_per_event"]}, target_of)
 
 
 ROWS = {"hebbian_weights": hebbian_rows, "rate_dynamics": rate_rows, "hopfield_retrieval": hopfield_rows,

@@ -33,6 +33,7 @@ same at any thread count.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import math
 import os
@@ -896,6 +897,18 @@ class Simulation:
         """Every spike since step 0."""
         steps, neurons = self._joined()
         return SpikeRecord(steps, neurons, self.network.dt, self.network.n_neurons, 0, self.step)
+
+    def copy(self) -> Simulation:
+        """An independent twin of this simulation at its current step: same network (shared, not
+        copied), same noise key, its own potentials, buffers and spikes so far. Run both and they
+        stay identical; change one's state (``twin.v[i] += 1e-6``) to follow a perturbation under
+        the same noise."""
+        twin = copy.copy(self)
+        twin.v, twin.refractory = self.v.copy(), self.refractory.copy()
+        twin.ring, twin.current = self.ring.copy(), self.current.copy()
+        twin._chunks = [self._joined()]  # arrays only ever replaced, never written: safe to share
+        twin._partitions = dict(self._partitions)
+        return twin
 
     def _checkpoint_key(self) -> str:
         key = f"{self.network.fingerprint()}-{int(self.key[0])}-{int(self.key[1])}"

@@ -244,6 +244,24 @@ def test_an_extra_input_acts_during_its_run_only_and_keys_its_checkpoints(tmp_pa
         simulation.run(10.0, extra_input=[1.0, 2.0, 3.0])
 
 
+def test_a_copy_runs_as_its_original_until_its_state_is_perturbed():
+    # Same network, same noise: a twin taken mid-run fires the original's spikes, and both equal an
+    # uninterrupted run; a perturbation of one potential in the twin changes its spikes only.
+    model = balance.BrunelModel(n_exc=800, n_inh=200)
+    network = model.network(rng=3)
+    original = lif.Simulation(network, rng=5)
+    original.run(100.0)
+    twin, perturbed = original.copy(), original.copy()
+    perturbed.v[0] = model.theta + 1.0  # fires at the next step
+    ahead = original.run(200.0)
+    np.testing.assert_array_equal(twin.run(200.0).steps, ahead.steps)
+    np.testing.assert_array_equal(twin.spikes.neurons, lif.Simulation(network, rng=5).run(300.0).neurons)
+    changed = perturbed.run(200.0)
+    assert changed.of([0]).steps[0] == original.step - 2000  # the first step after the copy
+    assert not np.array_equal(changed.steps, ahead.steps)
+    assert original.spikes.between(0.0, 100.0).n_spikes == perturbed.spikes.between(0.0, 100.0).n_spikes
+
+
 def test_new_weights_replace_a_networks_own_and_change_its_activity():
     model = balance.BrunelModel(n_exc=800, n_inh=200)
     network = model.network(rng=3)

@@ -134,19 +134,20 @@ def test_bad_parameters_are_refused_with_their_name():
 
 
 def test_a_cued_pattern_persists_through_a_delay_where_the_theory_is_bistable():
-    # Full size (K_E = 800 of N_E = 8000: sparse), 30 patterns, g 8, eta 1.2, J_S 20 mV: the theory
-    # with the spread across neurons has a background near 5 Hz and a retrieval state near 105 Hz.
-    # A 100 ms cue of 20 mV to pattern 0's neurons; a second later pattern 0 is still retrieved, the
-    # other patterns are not, and the background stays near its rate. Measured: background 5.2 Hz
-    # before the cue; through the delay pattern 0's neurons at 70 Hz (the others 6.2 Hz, inhibition
-    # 9.1 Hz), overlap 0.55 to 0.75, others below 0.08. Without a cue no pattern is retrieved in the
-    # first 1.4 s (every overlap below 0.06). The background is only metastable, though: left alone
-    # for 10 s, this network ignites pattern 28 by itself, after 1.5 s with this seed and 6.5 s with
-    # another; parameters whose background holds 10 s are still to be found (issue 27).
-    model = attractor.SpikingMemory(n_patterns=30, g=8.0, eta=1.2, J_S=20.0)
+    # Chapter 9's network: full size (K_E = 800 of N_E = 8000: sparse), 30 patterns of 800 neurons
+    # each, g 8, eta 1.15, J_S 20 mV: the theory with the spread across neurons has a background
+    # near 5 Hz and a retrieval state near 109 Hz. A 100 ms cue of 20 mV to pattern 0's neurons;
+    # a second later pattern 0 is still retrieved, the other patterns are not, and the background
+    # stays near its rate. Measured: background 4.8 Hz before the cue; through the delay pattern
+    # 0's neurons at 64 Hz (the others 6.0 Hz, inhibition 8.5 Hz), overlap at least 0.42 (mean
+    # 0.56), others below 0.06. Without a cue no pattern is retrieved (every overlap below 0.04).
+    # The network is near the edge of its bistable range: with this seed pattern 1 is not held
+    # after the same cue (chapter 9 counts how many are).
+    model = attractor.SpikingMemory(n_patterns=30, g=8.0, eta=1.15, J_S=20.0)
     background, _, retrieval = model.states()
     assert background.stable and retrieval.stable and retrieval.retrieval and not background.retrieval
     xi = model.patterns(rng=1)
+    assert model.pattern_size == 800 and np.all(xi.sum(axis=1) == 800)
     network = model.network(xi, rng=2)
     scale = retrieval.pattern_rate - background.background_rate
     cue = np.zeros(network.n_neurons)
@@ -156,7 +157,7 @@ def test_a_cued_pattern_persists_through_a_delay_where_the_theory_is_bistable():
     cued.run(100.0, extra_input=cue)
     delay = cued.run(1000.0)
     _, m = attractor.overlaps(delay.between(500.0, 1400.0), xi, bin_ms=100.0, rate_scale=scale)
-    assert np.all(m[0] > 0.4) and m[0].mean() > 0.5
+    assert np.all(m[0] > 0.35) and m[0].mean() > 0.5
     assert np.all(np.abs(m[1:]) < 0.1)
     assert before.rates()[: model.n_exc].mean() == pytest.approx(background.background_rate, rel=0.1)
     quiet = lif.Simulation(network, rng=3).run(1400.0).between(400.0, 1400.0)

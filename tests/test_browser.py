@@ -91,6 +91,7 @@ CHAPTERS = [
     "notebooks/06_gardner.html",
     "notebooks/07_information.html",
     "notebooks/08_balanced_networks.html",
+    "notebooks/09_spiking_memory.html",
 ]
 PAGES = [
     "index.html",

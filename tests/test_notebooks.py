@@ -127,6 +127,19 @@ SMALL = {
         "talk_duration": 4000.0,
         "seed": 7,
     },
+    "09_spiking_memory": {
+        # the network is tuned at full size (smaller, its patterns hold no state): less of it is run
+        "diagram_J_S": [18.0, 20.0, 22.0],
+        "n_shown": 3,
+        "background_duration": 3000.0,
+        "dms_delay": 500.0,
+        "perturbations": [1e-6, 1.0],
+        "perturbation_dts": [0.1],
+        "perturbation_duration": 300.0,
+        "capacity_loads": [30, 60],
+        "capacity_cued": 2,
+        "seed": 7,
+    },
 }
 BAD = {
     "01_transfer_function": [
@@ -223,6 +236,13 @@ BAD = {
         ("binary_m0", [0.05, 0.08, 0.2], r"binary_m0\[-3\] >= 0.1 must hold"),
         ("diagram_eta", [4.5], r"diagram_eta must be a non-empty increasing list of numbers in \[0.5, 4\], got "
          r"\[4.5\]"),
+    ],
+    "09_spiking_memory": [
+        ("n_exc", 500, r"n_exc must be an integer in \[2000, 100000\] \(smaller, a pattern's few neurons cannot hold "
+         r"a state\), got 500"),
+        ("perturbation_dts", [0.05, 0.1], "perturbation_dts must be a non-empty decreasing list"),
+        ("capacity_cued", 20, r"n_shown <= n_patterns and capacity_cued <= min\(capacity_loads\) must hold"),
+        ("hold", 500.0, r"hold >= cue_duration \+ reset_duration \+ 4 \* bin_ms must hold"),
     ],
 }
 #: "(61.2 s)", "(157 s so far)", "all checks passed (49 s)": run times in stored outputs.

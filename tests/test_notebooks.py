@@ -138,6 +138,9 @@ SMALL = {
         "perturbation_duration": 300.0,
         "capacity_loads": [30, 60],
         "capacity_cued": 2,
+        "capacity_sizes": [8000],
+        "twin_loads": [100, 200],
+        "larger_patterns": [{"coding_level": 0.2, "n_patterns": 10, "J_S": 23.5}],
         "seed": 7,
     },
 }
@@ -241,7 +244,7 @@ BAD = {
         ("n_exc", 500, r"n_exc must be an integer in \[2000, 100000\] \(smaller, a pattern's few neurons cannot hold "
          r"a state\), got 500"),
         ("perturbation_dts", [0.05, 0.1], "perturbation_dts must be a non-empty decreasing list"),
-        ("capacity_cued", 20, r"n_shown <= n_patterns and capacity_cued <= min\(capacity_loads\) must hold"),
+        ("capacity_loads", [2, 40], r"n_shown <= n_patterns and capacity_cued <= min\(capacity_loads\) must hold"),
         ("hold", 500.0, r"hold >= cue_duration \+ reset_duration \+ 4 \* bin_ms must hold"),
     ],
 }

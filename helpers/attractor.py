@@ -21,6 +21,7 @@ independently for each synapse (a neuron's own number of memberships is averaged
 
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import dataclass
 from functools import cached_property, partial
@@ -29,7 +30,7 @@ import numba
 import numpy as np
 from scipy import optimize
 
-from . import _validate, balance, lif, spikes
+from . import _checkpoint, _validate, balance, lif, spikes
 from .rng import RandomLike, as_generator
 
 
@@ -383,6 +384,68 @@ class SpikingMemory:
             rest = self._rest(rate, cue, quenched, rests[k])
             states.append(MemoryState(float(rate), float(rest[0]), float(rest[1]), bool(excess[k] > 0 > excess[k + 1])))
         return states
+
+
+def fraction_retrieved(
+    model: SpikingMemory,
+    n_cued: int,
+    rate_scale: float,
+    seed,
+    *,
+    cue: float = 20.0,
+    cue_duration: float = 100.0,
+    reset: float = 10.0,
+    reset_duration: float = 50.0,
+    hold: float = 1000.0,
+    bin_ms: float = 100.0,
+    checkpoint=None,
+) -> float:
+    """The fraction of ``n_cued`` patterns a network of ``model`` holds after a cue.
+
+    From ``seed`` (an int or a ``SeedSequence``), draw the patterns, the network and the noise;
+    after 500 ms of background, cue patterns 0 to ``n_cued - 1`` in turn, one every ``hold`` ms:
+    ``reset`` mV of inhibition to every excitatory neuron for ``reset_duration`` ms (it ends the
+    state the network is in), then ``cue`` mV more input to the pattern's neurons for
+    ``cue_duration`` ms. A pattern is retrieved when its overlap (``overlaps`` with
+    ``rate_scale``, ``bin_ms`` bins) averages above 0.5 over the last half of its hold and no
+    other pattern's exceeds 0.2 in any bin.
+
+    With ``checkpoint`` (a CSV path) the result is logged under a key of all the inputs, and a
+    call with the same inputs reads it instead of simulating again: a sweep that stopped resumes.
+    """
+    n_cued = _validate.integer_at_least("n_cued", n_cued, 1)
+    if n_cued > model.n_patterns:
+        raise ValueError(f"n_cued must be at most n_patterns ({model.n_patterns}), got {n_cued}")
+    seed = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
+    protocol = dict(cue=cue, cue_duration=cue_duration, reset=reset, reset_duration=reset_duration,
+                    hold=hold, bin_ms=bin_ms)
+    if hold < cue_duration + reset_duration + 2 * bin_ms:
+        raise ValueError(f"hold must be at least cue_duration + reset_duration + 2 bin_ms, got {hold}")
+    key = hashlib.sha256(
+        repr((model, n_cued, float(rate_scale), protocol, seed.entropy, seed.spawn_key)).encode()
+    ).hexdigest()[:16]
+    if checkpoint is not None:
+        done = _checkpoint.read_log(checkpoint, ["key", "retrieved"], dtype={"key": str})
+        if done is not None and key in set(done["key"]):
+            return float(done.loc[done["key"] == key, "retrieved"].iloc[-1])
+    pattern_seed, network_seed, noise_seed = seed.spawn(3)
+    xi = model.patterns(rng=np.random.default_rng(pattern_seed))
+    network = model.network(xi, rng=np.random.default_rng(network_seed))
+    simulation = lif.Simulation(network, rng=np.random.default_rng(noise_seed))
+    simulation.run(500.0)
+    excitatory = (np.arange(network.n_neurons) < model.n_exc).astype(np.float64)
+    retrieved = 0
+    for mu in range(n_cued):
+        if reset > 0 and reset_duration > 0:
+            simulation.run(reset_duration, extra_input=-reset * excitatory)
+        simulation.run(cue_duration, extra_input=cue * np.concatenate([xi[mu], np.zeros(model.n_inh)]))
+        record = simulation.run(hold - cue_duration - reset_duration)
+        _, m = overlaps(record.between(simulation.time - hold / 2, simulation.time), xi, bin_ms, rate_scale)
+        retrieved += bool(m[mu].mean() > 0.5 and np.abs(np.delete(m, mu, axis=0)).max() < 0.2)
+    fraction = retrieved / n_cued
+    if checkpoint is not None:
+        _checkpoint.append_to_log(checkpoint, {"key": key, "retrieved": fraction})
+    return fraction
 
 
 #: Probabilists' Gauss-Hermite nodes and weights: E[f(z)] for a standard normal z as a sum.

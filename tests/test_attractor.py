@@ -163,3 +163,37 @@ def test_a_cued_pattern_persists_through_a_delay_where_the_theory_is_bistable():
     quiet = lif.Simulation(network, rng=3).run(1400.0).between(400.0, 1400.0)
     _, m = attractor.overlaps(quiet, xi, bin_ms=100.0, rate_scale=scale)
     assert np.all(np.abs(m) < 0.1)
+
+
+def test_cued_retrieval_is_counted_logged_and_read_back(tmp_path, monkeypatch):
+    # At J_S = 6 mV the theory has no retrieval state: a cued pattern fades when its cue ends, and
+    # none of those cued is counted. The result is logged under a key of the inputs; the same call
+    # reads it back without simulating, another seed simulates.
+    model = attractor.SpikingMemory(**SMALL, n_patterns=5, J_S=6.0)
+    log = tmp_path / "capacity.csv"
+    kwargs = dict(hold=400.0, checkpoint=log)
+    assert attractor.fraction_retrieved(model, 2, 50.0, 1, **kwargs) == 0.0
+    assert log.read_text().count("\n") == 2  # header and one row
+
+    def no_simulation(*args, **kw):
+        raise AssertionError("simulated again")
+
+    monkeypatch.setattr(attractor.lif, "Simulation", no_simulation)
+    assert attractor.fraction_retrieved(model, 2, 50.0, 1, **kwargs) == 0.0
+    with pytest.raises(AssertionError, match="simulated again"):
+        attractor.fraction_retrieved(model, 2, 50.0, 2, **kwargs)
+    with pytest.raises(ValueError, match="n_cued must be at most n_patterns"):
+        attractor.fraction_retrieved(model, 6, 50.0, 1)
+    with pytest.raises(ValueError, match="hold must be at least"):
+        attractor.fraction_retrieved(model, 2, 50.0, 1, hold=300.0)
+
+
+def test_cued_patterns_are_counted_where_the_network_holds_them():
+    # Chapter 9's network with 20 patterns: measured, 2 of 3 cued patterns held (seed 1); with the
+    # same patterns at J_S 6 mV, where the theory has no retrieval state, none.
+    model = attractor.SpikingMemory(n_patterns=20, g=8.0, eta=1.15, J_S=20.0)
+    background, _, retrieval = model.states()
+    scale = retrieval.pattern_rate - background.background_rate
+    assert attractor.fraction_retrieved(model, 3, scale, 1) == pytest.approx(2 / 3)
+    weak = attractor.SpikingMemory(n_patterns=20, g=8.0, eta=1.15, J_S=6.0)
+    assert attractor.fraction_retrieved(weak, 3, scale, 1) == 0.0

@@ -53,8 +53,18 @@ def _log_siegert_integral(lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
         return 0.5 * math.log(math.pi) + np.logaddexp(np.log(below), np.log(scaled) + high * high)
 
 
+#: Fourcaud & Brunel's (2002) constant for synaptic filtering, sqrt(2) |zeta(1/2)|.
+SYNAPTIC_FILTER_ALPHA = math.sqrt(2.0) * 1.4603545088095868
+
+
 def siegert_rate(
-    mu, sigma, tau_m: float = 20.0, theta: float = 20.0, v_reset: float = 10.0, t_ref: float = 2.0
+    mu,
+    sigma,
+    tau_m: float = 20.0,
+    theta: float = 20.0,
+    v_reset: float = 10.0,
+    t_ref: float = 2.0,
+    tau_syn: float = 0.0,
 ) -> np.ndarray:
     """Stationary rate (Hz) of an LIF neuron under white noise: the Siegert formula.
 
@@ -64,14 +74,23 @@ def siegert_rate(
     the shot noise of 0.1 mV inputs, 3 % below (tests/test_lif.py).
     ``sigma = 0`` gives the deterministic rate, ``1 / (t_ref + tau_m ln((mu - V_r) / (mu - theta)))``
     above threshold and 0 below. ``mu`` and ``sigma`` may be arrays (broadcast together).
+
+    ``tau_syn`` > 0: the noise comes through exponential synaptic currents of that time constant
+    (ms). To first order in ``sqrt(tau_syn / tau_m)`` its effect is to raise threshold and reset by
+    ``sigma alpha / 2 sqrt(tau_syn / tau_m)``, ``alpha = sqrt(2) |zeta(1/2)|`` (Fourcaud & Brunel
+    2002): an expansion for synapses much faster than the membrane, and for neurons that fire by
+    fluctuations (tests/test_balance.py measures it against simulated neurons).
     """
     tau_m = _validate.positive("tau_m", tau_m)
+    tau_syn = _validate.in_range("tau_syn", tau_syn, 0.0, tau_m)
     t_ref = _validate.in_range("t_ref", t_ref, 0.0, math.inf)
     if v_reset >= theta:
         raise ValueError(f"v_reset must lie below theta, got v_reset {v_reset} and theta {theta}")
     mu, sigma = np.broadcast_arrays(np.asarray(mu, dtype=np.float64), np.asarray(sigma, dtype=np.float64))
     if np.any(sigma < 0) or not np.all(np.isfinite(sigma)) or not np.all(np.isfinite(mu)):
         raise ValueError("mu must be finite and sigma finite and non-negative")
+    if tau_syn > 0:  # the same as lowering the mean by the shift
+        mu = mu - sigma * SYNAPTIC_FILTER_ALPHA / 2.0 * math.sqrt(tau_syn / tau_m)
     noisy = sigma > 0
     safe = np.where(noisy, sigma, 1.0)
     log_integral = _log_siegert_integral((v_reset - mu) / safe, (theta - mu) / safe)

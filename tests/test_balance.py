@@ -44,6 +44,24 @@ def test_siegert_grows_with_the_mean_and_with_the_noise_below_threshold():
     assert balance.siegert_rate(-50.0, 1.0) == 0.0  # far below threshold: 0, not nan
 
 
+@pytest.mark.parametrize("tau_syn", [0.5, 2.0])
+def test_the_synaptic_filter_correction_matches_neurons_with_exponential_currents(tau_syn):
+    # unconnected neurons under excitatory and inhibitory Poisson input: mean 15 mV, SD 5 mV
+    drive = (lif.PoissonDrive(rate=11607.0, weight=0.2), lif.PoissonDrive(rate=3143.0, weight=-0.5))
+    neuron = lif.NeuronParameters(tau_syn_exc=tau_syn, tau_syn_inh=tau_syn)
+    population = lif.Population("E", 2000, neuron, drive)
+    network = lif.build_network([population], [], synapse="exponential", rng=1)
+    simulation = lif.Simulation(network, rng=2)
+    simulation.run(200.0)
+    simulated = simulation.run(3000.0).rates().mean()
+    white = balance.siegert_rate(15.0, 5.0)
+    corrected = balance.siegert_rate(15.0, 5.0, tau_syn=tau_syn)
+    assert corrected == pytest.approx(simulated, rel=0.06)
+    assert abs(white - simulated) > 3 * abs(corrected - simulated)  # the correction is what matches
+    with pytest.raises(ValueError, match="tau_syn must be a number in"):
+        balance.siegert_rate(15.0, 5.0, tau_syn=-1.0)
+
+
 def test_brunels_stationary_rate_is_self_consistent_and_matches_simulation():
     model = balance.BrunelModel()
     rate = model.stationary_rate()

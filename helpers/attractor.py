@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property, partial
 
 import numba
@@ -79,6 +79,17 @@ class SpikingMemory:
     Defaults: the lecture's sizes and a starting point from ``../shared/reference/spiking.md``
     section 5 (Brunel's neuron; J 0.2 mV onto E and I from E, -g J from I; external Poisson input
     to every neuron at ``eta`` times the threshold rate, from ``K_E`` sources of weight J).
+
+    ``tau_syn`` (ms): 0, delta synapses (the reference's); above 0, exponential synaptic currents of
+    that time constant, with the same charge per spike. They damp the fast oscillations that the
+    1.5 ms delay loop brings to a retrieval state at delta synapses, which the stationary theory
+    cannot follow (chapter 9 measures both); the theory takes them in to first order
+    (``balance.siegert_rate``'s ``tau_syn``).
+
+    ``tau_slow`` (ms, with ``tau_syn`` above 0): if above 0, the excitatory current of the excitatory
+    neurons decays with this slower time constant, NMDA-like (Brunel & Wang 2001), and the recurrent
+    excitation reaches them smoothed. It is one channel per neuron, so their external drive is
+    smoothed too. The stationary theory has no such synapses: ``transfer`` and ``states`` refuse.
     """
 
     n_exc: int = 8000
@@ -95,6 +106,8 @@ class SpikingMemory:
     theta: float = 20.0
     v_reset: float = 10.0
     t_ref: float = 2.0
+    tau_syn: float = 0.0
+    tau_slow: float = 0.0
 
     def __post_init__(self):
         _validate.integer_at_least("n_exc", self.n_exc, 2)
@@ -107,6 +120,10 @@ class SpikingMemory:
             _validate.positive(name, getattr(self, name))
         _validate.in_range("J_S", self.J_S, 0.0, math.inf)
         _validate.in_range("t_ref", self.t_ref, 0.0, math.inf)
+        _validate.in_range("tau_syn", self.tau_syn, 0.0, self.tau_m)
+        _validate.in_range("tau_slow", self.tau_slow, 0.0, 1000.0)
+        if self.tau_slow > 0 and self.tau_syn == 0:
+            raise ValueError("tau_slow needs exponential synapses: give tau_syn above 0 too")
         if self.v_reset >= self.theta:
             raise ValueError(f"v_reset must lie below theta ({self.theta}), got {self.v_reset}")
 
@@ -149,15 +166,20 @@ class SpikingMemory:
     def network(self, patterns, dt: float = 0.1, rng: RandomLike = None) -> lif.Network:
         """The network storing ``patterns`` (P x N_E, 0/1), its connections drawn from ``rng``."""
         patterns = self._checked_patterns(patterns)
-        neuron = lif.NeuronParameters(tau_m=self.tau_m, theta=self.theta, v_reset=self.v_reset, t_ref=self.t_ref)
+        synaptic = dict(tau_syn_exc=self.tau_syn, tau_syn_inh=self.tau_syn) if self.tau_syn > 0 else {}
+        neuron = lif.NeuronParameters(
+            tau_m=self.tau_m, theta=self.theta, v_reset=self.v_reset, t_ref=self.t_ref, **synaptic
+        )
         drive = (lif.PoissonDrive(rate=self.nu_ext, weight=self.J, n_sources=int(round(self.k_exc))),)
-        populations = [lif.Population("E", self.n_exc, neuron, drive), lif.Population("I", self.n_inh, neuron, drive)]
+        slow = replace(neuron, tau_syn_exc=self.tau_slow) if self.tau_slow > 0 else neuron
+        populations = [lif.Population("E", self.n_exc, slow, drive), lif.Population("I", self.n_inh, neuron, drive)]
         projections = [
             lif.Projection(pre, post, self.J if pre == "E" else -self.g * self.J, self.delay, probability=self.c)
             for pre in ("E", "I")
             for post in ("E", "I")
         ]
-        network = lif.build_network(populations, projections, dt=dt, rng=rng)
+        synapse = "exponential" if self.tau_syn > 0 else "delta"
+        network = lif.build_network(populations, projections, dt=dt, synapse=synapse, rng=rng)
         return network.with_weights(self.stored_weights(network, patterns))
 
     def stored_weights(self, network: lif.Network, patterns) -> np.ndarray:
@@ -289,9 +311,16 @@ class SpikingMemory:
         rates, Hz^2) each neuron's time-averaged input is drawn from a Gaussian across neurons
         (``input_statistics``), and the mean squared rates are returned too: ``(rates, squares)``.
         """
+        if self.tau_slow > 0:
+            raise ValueError("the theory covers synapses faster than the membrane only: tau_slow must be 0")
         stats = self.input_statistics(rates, squares, cue)
         siegert = partial(
-            balance.siegert_rate, tau_m=self.tau_m, theta=self.theta, v_reset=self.v_reset, t_ref=self.t_ref
+            balance.siegert_rate,
+            tau_m=self.tau_m,
+            theta=self.theta,
+            v_reset=self.v_reset,
+            t_ref=self.t_ref,
+            tau_syn=self.tau_syn,
         )
         if squares is None:
             return siegert(stats[:, 0], stats[:, 1])

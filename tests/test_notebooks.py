@@ -129,18 +129,19 @@ SMALL = {
     },
     "09_spiking_memory": {
         # the network is tuned at full size (smaller, its patterns hold no state): less of it is run
-        "diagram_J_S": [18.0, 20.0, 22.0],
+        "diagram_J_S": [19.0, 21.0, 23.0],
         "n_shown": 3,
         "background_duration": 3000.0,
         "dms_delay": 500.0,
         "perturbations": [1e-6, 1.0],
         "perturbation_dts": [0.1],
         "perturbation_duration": 300.0,
-        "capacity_loads": [30, 60],
+        "capacity_loads": [30, 80],
         "capacity_cued": 2,
         "capacity_sizes": [8000],
         "twin_loads": [100, 200],
         "larger_patterns": [{"coding_level": 0.2, "n_patterns": 10, "J_S": 23.5}],
+        "remedy_background": 1000.0,
         "seed": 7,
     },
 }
@@ -246,6 +247,9 @@ BAD = {
         ("perturbation_dts", [0.05, 0.1], "perturbation_dts must be a non-empty decreasing list"),
         ("capacity_loads", [2, 40], r"n_shown <= n_patterns and capacity_cued <= min\(capacity_loads\) must hold"),
         ("hold", 500.0, r"hold >= cue_duration \+ reset_duration \+ 4 \* bin_ms must hold"),
+        ("tau_syn", 10.0, r"tau_syn must be a number in \[0, 5\] ms \(the theory's correction needs synapses faster "
+         r"than tau_m\), got 10.0"),
+        ("slow_excitation", {"tau_slow": 50.0}, "slow_excitation must be"),
     ],
 }
 #: "(61.2 s)", "(157 s so far)", "all checks passed (49 s)": run times in stored outputs.

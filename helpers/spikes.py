@@ -163,6 +163,23 @@ def fano_factor(record: SpikeRecord, window_ms: float) -> np.ndarray:
         return np.where(mean > 0, counts.var(axis=1, ddof=1) / mean, np.nan)
 
 
+def population_fano_factor(record: SpikeRecord, bin_ms: float = 1.0) -> float:
+    """How much the record's neurons fire together: variance over mean of their summed spike count in
+    bins of ``bin_ms``.
+
+    1 when they fire as independent Poisson trains, whatever their number; it grows with the number
+    of neurons that fire in the same bins (volleys of k neurons give about k).
+    """
+    width = _steps_per_bin(bin_ms, record.dt)
+    n_bins = record.n_steps // width
+    if n_bins < 2:
+        raise ValueError(f"bin_ms {bin_ms} leaves fewer than 2 bins in {record.duration} ms")
+    counts = np.bincount((record.steps - record.first_step) // width, minlength=n_bins)[:n_bins]
+    if counts.sum() == 0:
+        raise ValueError("the record has no spikes")
+    return float(counts.var() / counts.mean())
+
+
 def count_correlations(record: SpikeRecord, window_ms: float) -> np.ndarray:
     """Pearson correlations of spike counts in consecutive windows, for every pair of the record's neurons.
 

@@ -53,6 +53,19 @@ def test_shared_input_shows_as_count_correlation():
     assert spikes.mean_pairwise_correlation(spikes.count_correlations(record, 50.0)) == pytest.approx(0.5, abs=0.05)
 
 
+def test_population_fano_factor_is_one_for_independent_trains_and_counts_volleys():
+    assert spikes.population_fano_factor(_poisson_record(seconds=5.0)) == pytest.approx(1.0, abs=0.05)
+    # volleys of 10 neurons in the same step, at independent Poisson times: about 10
+    rng = np.random.default_rng(2)
+    n_steps, dt = 100_000, 0.1
+    volleys = np.flatnonzero(rng.random(n_steps) < 100 * dt * 1e-3)
+    record = spikes.SpikeRecord(np.repeat(volleys, 10).astype(np.int64),
+                                np.tile(np.arange(10), volleys.size).astype(np.int32), dt, 10, 0, n_steps)
+    assert spikes.population_fano_factor(record) == pytest.approx(10.0, rel=0.05)
+    with pytest.raises(ValueError, match="bin_ms"):
+        spikes.population_fano_factor(record, bin_ms=20_000.0)
+
+
 def test_windows_and_selections_keep_the_record_consistent():
     record = _poisson_record(n=30, seconds=2.0)
     window = record.between(500.0, 1500.0)

@@ -56,6 +56,10 @@ def _covariance_weights(indptr, targets, memberships, counts, weights, n_exc, a,
             weights[s] = weight if weight > 0.0 else 0.0
 
 
+#: ms, the slowest excitation ``SpikingMemory`` takes: NMDA currents decay in about 100 ms
+LONGEST_TAU_SLOW = 500.0
+
+
 @dataclass(frozen=True)
 class MemoryState:
     """A fixed point of the mean-field theory: rates (Hz) of the retrieved pattern's neurons, of the
@@ -121,7 +125,7 @@ class SpikingMemory:
         _validate.in_range("J_S", self.J_S, 0.0, math.inf)
         _validate.in_range("t_ref", self.t_ref, 0.0, math.inf)
         _validate.in_range("tau_syn", self.tau_syn, 0.0, self.tau_m)
-        _validate.in_range("tau_slow", self.tau_slow, 0.0, 1000.0)
+        _validate.in_range("tau_slow", self.tau_slow, 0.0, LONGEST_TAU_SLOW)
         if self.tau_slow > 0 and self.tau_syn == 0:
             raise ValueError("tau_slow needs exponential synapses: give tau_syn above 0 too")
         if self.v_reset >= self.theta:
@@ -421,7 +425,7 @@ def fraction_retrieved(
     rate_scale: float,
     seed,
     *,
-    cue: float = 20.0,
+    cue: float = 30.0,
     cue_duration: float = 100.0,
     reset: float = 10.0,
     reset_duration: float = 50.0,

@@ -1,9 +1,11 @@
 """The spiking attractor memory (helpers.attractor): stored weights, its mean-field theory, overlaps."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
-from helpers import attractor, balance, lif, spikes
+from helpers import attractor, balance, lif, spikes, sweep
 
 # K_E = 800 and K_I = 200 inputs, as at the lecture's size, from a network a quarter as large
 SMALL = dict(n_exc=2000, n_inh=500, c=0.4)
@@ -135,6 +137,15 @@ def test_bad_parameters_are_refused_with_their_name():
         attractor.SpikingMemory(tau_syn=-1.0)
     with pytest.raises(ValueError, match="tau_slow needs exponential synapses"):
         attractor.SpikingMemory(tau_slow=50.0)
+    with pytest.raises(ValueError, match="tau_slow must be a number in"):
+        attractor.SpikingMemory(tau_syn=1.0, tau_slow=2 * attractor.LONGEST_TAU_SLOW)
+
+
+def test_chapter_9_allows_the_slow_excitation_the_model_takes():
+    # the notebook's declaration is plain data, so it repeats the model's bound: they must agree
+    path = Path(__file__).parents[1] / "notebooks" / "09_spiking_memory.ipynb"
+    declared = sweep.notebook_declaration(path).kinds["slow_excitation"].fields["tau_slow"]
+    assert declared.at_most == attractor.LONGEST_TAU_SLOW
 
 
 def test_slow_excitation_reaches_the_excitatory_neurons_only_and_has_no_theory():

@@ -75,6 +75,18 @@ def flip_bits(pattern: np.ndarray, fraction: float, rng: RandomLike = None, valu
     return cue
 
 
+def silence(pattern: np.ndarray, fraction: float, rng: RandomLike = None) -> np.ndarray:
+    """A partial cue of a 0/1 pattern: a copy with ``int(fraction * k)`` of its ``k`` active neurons
+    silenced, drawn without replacement (chapters 5 and 9 silence a tenth)."""
+    fraction = _validate.in_range("fraction", fraction, 0.0, 1.0)
+    cue = np.array(pattern, dtype=np.float32, copy=True)
+    if cue.ndim != 1:
+        raise ValueError(f"pattern must be one-dimensional, got shape {cue.shape}")
+    active = np.flatnonzero(cue == 1)
+    cue[as_generator(rng).choice(active, int(fraction * active.size), replace=False)] = 0
+    return cue
+
+
 def hebb_rule(patterns: np.ndarray) -> np.ndarray:
     """Hebbian weights ``w_ij = (1/N) sum_mu xi_i^mu xi_j^mu`` with ``w_ii = 0`` (float32).
 
@@ -179,6 +191,15 @@ class ExcitatoryInhibitoryNetwork:
         speed = _validate.integer_at_least("inhibitory_speed", inhibitory_speed, 1)
         n = self.weights.shape[0]
         return np.where(np.arange(n) < self.n_excitatory, 1, speed)
+
+    def retrieve(self, cue: np.ndarray, rng: RandomLike = None, inhibitory_speed: int = 4,
+                 max_sweeps: int = 60) -> np.ndarray:
+        """The excitatory neurons' state after asynchronous updates from ``cue`` (``state_from_cue``),
+        interneurons ``inhibitory_speed`` times faster (``visits``), for at most ``max_sweeps``."""
+        run = run_asynchronous(self.weights, self.state_from_cue(cue), rng, max_sweeps=max_sweeps,
+                               threshold=self.threshold, values=BINARY, symmetric=False,
+                               visits=self.visits(inhibitory_speed))
+        return run.state[: self.n_excitatory]
 
 
 def excitatory_inhibitory_network(

@@ -28,6 +28,9 @@ def test_a_flipped_cue_has_the_expected_overlap():
     binary = hp.random_patterns(1, 1000, rng=2, coding_level=0.2)[0]
     flipped = hp.flip_bits(binary, 0.05, rng=3, values=hp.BINARY)
     assert set(np.unique(flipped)) <= {0.0, 1.0} and np.count_nonzero(flipped != binary) == 50
+    silenced = hp.silence(binary, 0.1, rng=3)
+    active = int(binary.sum())
+    assert np.all(silenced <= binary) and binary.sum() - silenced.sum() == active // 10
 
 
 def test_textbook_vocabulary_retrieves_a_pattern_at_low_load():
@@ -210,12 +213,9 @@ def test_excitatory_inhibitory_network_obeys_dale_and_retrieves_most_cues():
     assert np.count_nonzero((e > 0) != (e.T > 0)) > 0.5 * np.count_nonzero(e)  # mostly one-way
     retrieved = []
     for mu in range(12):
-        cue = patterns[mu].copy()
-        active = np.flatnonzero(cue == 1)
-        cue[rng.choice(active, active.size // 10, replace=False)] = 0
-        run = hp.run_asynchronous(w, net.state_from_cue(cue), rng, max_sweeps=60, threshold=net.threshold,
-                                  values=hp.BINARY, visits=net.visits(4))
-        retrieved.append(hp.overlaps(patterns[mu : mu + 1], run.state[:n_e], coding_level=a)[0] > 0.8)
+        final = net.retrieve(hp.silence(patterns[mu], 0.1, rng), rng)
+        assert final.shape == (n_e,)
+        retrieved.append(hp.overlaps(patterns[mu : mu + 1], final, coding_level=a)[0] > 0.8)
     assert np.mean(retrieved) >= 0.75
 
 
@@ -240,6 +240,7 @@ def test_half_retrieval_load_interpolates_the_crossing():
         (lambda w, s: hp.random_patterns(3, 10, coding_level=1.0), "coding_level"),
         (lambda w, s: hp.dilute(w, 0.0), "connectivity"),
         (lambda w, s: hp.flip_bits(s, 1.5), "fraction"),
+        (lambda w, s: hp.silence(s, -0.1), "fraction"),
     ],
 )
 def test_bad_arguments_name_what_is_wrong(call, message):

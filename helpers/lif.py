@@ -577,25 +577,6 @@ def _draw_drive(key, now, lo, uniform, drive_tables, drive_guides, drive_table, 
         uniform[base + 1] = u[1]
         uniform[base + 2] = u[2]
         uniform[base + 3] = u[3]
-    if n_drives == 1:
-        # one drive per neuron, the usual case: the same counts and sums as the loop below without
-        # its inner loop, which made the drive a third slower (one second of the benchmark's
-        # 8 000 neurons: 2.0 against 2.8 ns per neuron and step, one thread)
-        for j in range(width):
-            table = drive_table[j, 0]
-            exc = 0.0
-            inh = 0.0
-            if table >= 0:
-                u = uniform[j]
-                k = drive_guides[table, int(u * n_guide)]
-                while u > drive_tables[table, k]:
-                    k += 1
-                w = k * drive_weight[j, 0]
-                exc = 0.0 + w if w >= 0.0 else 0.0
-                inh = 0.0 + w if w < 0.0 else 0.0
-            drive_exc[j] = exc
-            drive_inh[j] = inh
-        return
     draw = 0
     for j in range(width):
         exc = 0.0

@@ -25,6 +25,12 @@ Data layout, chosen for the chapters that extend it:
 * spikes wait in a **ring buffer** of ``max delay + 1`` slots with one channel per synaptic
   current (excitatory, inhibitory), the layout conductance-based synapses also need.
 
+Plasticity: a projection given a rule of ``helpers.plasticity`` (pair or triplet STDP, Vogels'
+inhibitory STDP) and bounds learns during a run, event by event: the kernel keeps each neuron's
+traces, potentiates a neuron's incoming synapses at its spikes and depresses a neuron's outgoing
+synapses at its spikes before delivering them. Each ``Simulation`` learns on its own copy of the
+weights; learning is switched on or off per projection and run.
+
 Randomness: connections come from ``rng`` (a NumPy Generator or seed); the Poisson drive is drawn
 inside the kernel from ``helpers.rng``'s counter-based Philox generator, each number named by
 (neuron and drive, step), so a run saved at any step resumes bit-exactly and the spikes are the
@@ -109,6 +115,10 @@ class Projection:
     (every post-synaptic neuron receives exactly that many, chosen uniformly without repetition).
     Within one population there are no self-connections. ``weight`` in mV (a jump in V with delta
     synapses), ``delay`` in ms, a whole number of steps and at least one.
+
+    ``plasticity`` (a rule of ``helpers.plasticity``) makes the projection's weights learn during a
+    run; ``bounds`` (mV, ``(low, high)`` with ``0 <= low <= high``, finite) then bounds their
+    magnitude: an inhibitory projection (negative weight) learns its magnitude, with the same sign.
     """
 
     pre: str
@@ -117,6 +127,13 @@ class Projection:
     delay: float
     probability: float | None = None
     in_degree: int | None = None
+    plasticity: object | None = None
+    bounds: tuple[float, float] | None = None
+
+    @property
+    def name(self) -> str:
+        """``"pre->post"``, the name by which a run switches its plasticity on or off."""
+        return f"{self.pre}->{self.post}"
 
 
 # --- the network --------------------------------------------------------------------------------
@@ -145,6 +162,9 @@ class Network:
     tau_syn: np.ndarray  # (2, N): excitatory and inhibitory current time constants
     drive_rate: np.ndarray  # (N, n_drives), Hz summed over a drive's sources
     drive_weight: np.ndarray  # (N, n_drives), mV
+    # plasticity: one entry per plastic projection, and each synapse's entry (-1: static)
+    plastic: tuple[Projection, ...] = ()
+    synapse_rule: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int8))
 
     @property
     def n_neurons(self) -> int:
@@ -217,9 +237,21 @@ class Network:
             "tau_syn",
             "drive_rate",
             "drive_weight",
+            "synapse_rule",
         ):
             digest.update(np.ascontiguousarray(getattr(self, name)).tobytes())
+        digest.update(repr([(p.name, p.plasticity, p.bounds) for p in self.plastic]).encode())
         return digest.hexdigest()
+
+    def plastic_synapses(self, name: str) -> np.ndarray:
+        """The indices (outgoing order) of the synapses of plastic projection ``name`` ("pre->post")."""
+        return np.flatnonzero(self.synapse_rule == self._plastic_index(name))
+
+    def _plastic_index(self, name: str) -> int:
+        names = [p.name for p in self.plastic]
+        if name not in names:
+            raise ValueError(f"no plastic projection named {name!r}; the network's are {names}")
+        return names.index(name)
 
 
 def _per_neuron(name: str, value, size: int, low: float, high: float = math.inf) -> np.ndarray:
@@ -405,7 +437,14 @@ def build_network(populations, projections, dt: float = 0.1, synapse: str = "del
             drive_weight[rows, d] = weight
 
     rng = as_generator(rng)
-    all_sources, all_targets, all_weights, all_delays = [], [], [], []
+    all_sources, all_targets, all_weights, all_delays, all_rules = [], [], [], [], []
+    plastic = tuple(p for p in projections if p.plasticity is not None)
+    for projection in plastic:
+        _check_plasticity(projection)
+    if len({p.name for p in plastic}) != len(plastic):
+        raise ValueError(f"plastic projections need distinct pre->post names, got {[p.name for p in plastic]}")
+    if len(plastic) > np.iinfo(np.int8).max:
+        raise ValueError(f"at most {np.iinfo(np.int8).max} projections can be plastic, got {len(plastic)}")
     for projection in projections:
         for end in (projection.pre, projection.post):
             if end not in sizes:
@@ -423,9 +462,12 @@ def build_network(populations, projections, dt: float = 0.1, synapse: str = "del
         )
         all_weights.append(np.full(sources.size, weight, dtype=np.float32))
         all_delays.append(np.full(sources.size, delay_steps, dtype=np.int64))
+        rule = plastic.index(projection) if projection.plasticity is not None else -1
+        all_rules.append(np.full(sources.size, rule, dtype=np.int8))
     if not projections:
         all_sources = all_targets = all_delays = [np.zeros(0, dtype=np.int64)]
         all_weights = [np.zeros(0, dtype=np.float32)]
+        all_rules = [np.zeros(0, dtype=np.int8)]
     sources = np.concatenate(all_sources)
     indptr, order = _outgoing_order(sources, n)
     _sort_rows(indptr, np.concatenate(all_targets), order)
@@ -455,7 +497,36 @@ def build_network(populations, projections, dt: float = 0.1, synapse: str = "del
         tau_syn=tau_syn,
         drive_rate=drive_rate,
         drive_weight=drive_weight,
+        plastic=plastic,
+        synapse_rule=np.concatenate(all_rules)[order],
     )
+
+
+def _check_plasticity(projection: Projection) -> None:
+    """A plastic projection's rule and bounds: a rule of ``helpers.plasticity`` that depresses, and
+    finite bounds on the weights' magnitude that hold the initial weight."""
+    name = f"projection {projection.name}"
+    rule = projection.plasticity
+    if not hasattr(rule, "trace_form"):
+        raise ValueError(
+            f"{name} plasticity must be a rule of helpers.plasticity (TripletSTDP, InhibitorySTDP), got {rule!r}"
+        )
+    if not rule.has_depression():
+        raise ValueError(
+            f"{name}: the rule {rule!r} has no depression, so its weights can only grow until the network "
+            "runs away; give it a depression amplitude above 0"
+        )
+    bounds = projection.bounds
+    if bounds is None or len(bounds) != 2:
+        raise ValueError(f"{name} is plastic: give bounds=(low, high) on its weights' magnitude (mV), got {bounds!r}")
+    low = _validate.in_range(f"{name} lower bound", bounds[0], 0.0, math.inf)
+    high = _validate.in_range(f"{name} upper bound", bounds[1], 0.0, math.inf)
+    if low > high:
+        raise ValueError(f"{name} bounds must be (low, high) with low <= high, got {bounds!r}")
+    if not low <= abs(projection.weight) <= high:
+        raise ValueError(
+            f"{name}: the weight's magnitude {abs(projection.weight)} must lie within its bounds {bounds!r}"
+        )
 
 
 # --- the kernel ---------------------------------------------------------------------------------
@@ -557,6 +628,94 @@ def _deliver(emitted, targets, weights, delays, ring, exponential, row_delay):
         ring[arrival, channel, targets[s]] += w
 
 
+# Columns of the kernel's table of plastic projections (``Simulation._rule_table``): the rule's
+# trace form (``helpers.plasticity.TraceForm``), the weights' sign and the bounds on their magnitude.
+_A2_PLUS, _A3_PLUS, _A2_MINUS, _A3_MINUS, _PRE_CONSTANT = 0, 1, 2, 3, 4
+_TAU = 5  # tau_plus, tau_x, tau_minus, tau_y: the traces r1, r2, o1, o2
+_SIGN, _LOW, _HIGH = 9, 10, 11
+_RULE_COLUMNS = 12
+
+
+@numba.njit(cache=True, inline="always")
+def _learn(weights, synapse, change, rule):
+    """Add ``change`` to the magnitude of a synapse's weight, within the rule's bounds."""
+    sign = rule[_SIGN]
+    magnitude = min(max(sign * weights[synapse] + change, rule[_LOW]), rule[_HIGH])
+    weights[synapse] = sign * magnitude
+
+
+@numba.njit(cache=True, inline="always")
+def _trace(trace, trace_step, rule, r, k, i, now, dt):
+    """Trace ``k`` of neuron ``i`` for rule ``r`` at step ``now``, its spike at ``now`` not counted."""
+    return trace[r, k, i] * math.exp(-(now - trace_step[i]) * dt / rule[r, _TAU + k])
+
+
+@numba.njit(cache=True)
+def _learn_and_deliver(emitted, neurons, lo, hi, starts, ends, targets, weights, delays, ring, exponential,
+                       row_delay, in_indptr, in_synapse, sources, synapse_rule, rules, learning, trace, trace_step,
+                       dt):  # fmt: skip
+    """``_deliver_spikes`` for a network with plastic synapses: apply the rules at the spikes of
+    ``neurons`` emitted at steps ``emitted`` (in step order), then deliver them, on the synapses that
+    end on neurons ``lo ... hi - 1`` (of row ``i``, those ``starts[i] ... ends[i] - 1``).
+
+    ``trace[r, k, i]`` holds trace ``k`` of neuron ``i`` for rule ``r`` at its last spike, at step
+    ``trace_step[i]``; every thread keeps its own copy of all neurons' traces and updates it at every
+    spike, so that it reads any of them without waiting for another thread. At each step, in turn:
+    (1) each postsynaptic spike of the thread's neurons potentiates their incoming plastic synapses;
+    (2) the spiking neurons' postsynaptic traces jump; (3) each presynaptic spike depresses its
+    plastic synapses and is delivered with the new weights (as NEST's synapses do); (4) the
+    presynaptic traces jump. So a pre and a post spike at the same step count as the post first,
+    as ``helpers.plasticity``'s ``weight_change`` orders them. Each synapse belongs to one thread,
+    which changes it in the same order at any thread count.
+    """
+    n_rules = rules.shape[0]
+    first = 0
+    while first < neurons.size:
+        now = emitted[first]
+        last = first
+        while last < neurons.size and emitted[last] == now:
+            last += 1
+        for q in range(first, last):  # (1)
+            j = neurons[q]
+            if j < lo or j >= hi:
+                continue
+            for k in range(in_indptr[j], in_indptr[j + 1]):
+                synapse = in_synapse[k]
+                r = synapse_rule[synapse]
+                if r < 0 or not learning[r]:
+                    continue
+                rule = rules[r]
+                r1 = _trace(trace, trace_step, rules, r, 0, sources[synapse], now, dt)
+                o2 = _trace(trace, trace_step, rules, r, 3, j, now, dt)
+                _learn(weights, synapse, r1 * (rule[_A2_PLUS] + rule[_A3_PLUS] * o2), rule)
+        for q in range(first, last):  # (2)
+            i = neurons[q]
+            for r in range(n_rules):
+                for k in range(4):
+                    trace[r, k, i] = _trace(trace, trace_step, rules, r, k, i, now, dt)
+                trace[r, 2, i] += 1.0
+                trace[r, 3, i] += 1.0
+            trace_step[i] = now
+        for q in range(first, last):  # (3)
+            i = neurons[q]
+            for synapse in range(starts[i], ends[i]):
+                r = synapse_rule[synapse]
+                if r < 0 or not learning[r]:
+                    continue
+                rule = rules[r]
+                o1 = _trace(trace, trace_step, rules, r, 2, targets[synapse], now, dt)
+                r2 = trace[r, 1, i]  # at this step already, without this spike
+                _learn(weights, synapse, -(o1 * (rule[_A2_MINUS] + rule[_A3_MINUS] * r2)) - rule[_PRE_CONSTANT], rule)
+            _deliver(now, targets[starts[i] : ends[i]], weights[starts[i] : ends[i]], delays[starts[i] : ends[i]],
+                     ring, exponential, row_delay[i])  # fmt: skip
+        for q in range(first, last):  # (4)
+            i = neurons[q]
+            for r in range(n_rules):
+                trace[r, 0, i] += 1.0
+                trace[r, 1, i] += 1.0
+        first = last
+
+
 @numba.njit(cache=True, inline="always")
 def _draw_drive(key, now, lo, uniform, drive_tables, drive_guides, drive_table, drive_weight, drive_exc, drive_inh):
     """The Poisson drive at step ``now`` of the neurons from ``lo`` on whose rows of ``drive_table`` and
@@ -633,14 +792,22 @@ def _integrate_exponential(v, refractory, v_decay, v_gain, mu, current_exc, curr
 def _thread_stretch(t, lo, hi, uniform, local_steps, local_neurons, step, end, key, exponential, last_steps,
                     last_neurons, split, targets, weights, delays, row_delay, v_decay, v_gain, mu, theta, v_reset,
                     ref_steps, syn_decay, syn_to_v, syn_jump, drive_tables, drive_guides, drive_table, drive_weight, v,
-                    refractory, ring, current, drive_exc, drive_inh):  # fmt: skip
+                    refractory, ring, current, drive_exc, drive_inh, plastic, in_indptr, in_synapse, sources,
+                    synapse_rule, rules, learning, dt, trace, trace_step):  # fmt: skip
     """Thread ``t``'s share of a stretch (see ``_advance``): deliver the last stretch's spikes
     (``last_steps``, ``last_neurons``) onto neurons ``lo ... hi - 1``, then take those neurons through
     steps ``step ... end - 1``; their spikes go to ``local_*``, and their number is returned. A
-    function of its own so that one thread runs the very same code outside a parallel region."""
+    function of its own so that one thread runs the very same code outside a parallel region.
+    ``plastic ... dt`` are ``Simulation._plasticity``'s arguments (``plastic`` False: none); ``trace``
+    and ``trace_step`` are the thread's copy of the traces."""
     n_slots = ring.shape[0]
-    _deliver_spikes(last_steps, last_neurons, split[:, t], split[:, t + 1], targets, weights, delays, ring, exponential,
-                    row_delay)  # fmt: skip
+    if plastic:
+        _learn_and_deliver(last_steps, last_neurons, lo, hi, split[:, t], split[:, t + 1], targets, weights, delays,
+                           ring, exponential, row_delay, in_indptr, in_synapse, sources, synapse_rule, rules, learning,
+                           trace, trace_step, dt)  # fmt: skip
+    else:
+        _deliver_spikes(last_steps, last_neurons, split[:, t], split[:, t + 1], targets, weights, delays, ring,
+                        exponential, row_delay)  # fmt: skip
     # The thread's neurons as views: a loop over a view's own length has no negative index to wrap
     # around, and only then does the compiler vectorise it.
     v_t, refractory_t = v[lo:hi], refractory[lo:hi]
@@ -704,8 +871,14 @@ def _advance(
     spike_steps,
     spike_neurons,
     n_spikes,
+    plasticity,
+    traces,
+    trace_steps,
 ):
     """Advance the network from ``first_step`` up to ``last_step`` (exclusive); returns (step reached, spikes).
+
+    With plastic synapses (``plasticity``, see ``_learn_and_deliver``) each thread ``t`` keeps its copy
+    of the traces in ``traces[t]`` and ``trace_steps[t]``; on return the first copy is up to date.
 
     Thread ``t`` owns neurons ``bounds[t] ... bounds[t + 1] - 1`` and, in every row of synapses, those
     ``split[i, t] ... split[i, t + 1] - 1`` that end on its neurons. Time goes in stretches of at most
@@ -721,6 +894,7 @@ def _advance(
     n = v.size
     n_threads = bounds.size - 1
     n_drives = drive_table.shape[1]
+    plastic, in_indptr, in_synapse, sources, synapse_rule, rules, learning, dt = plasticity  # flat: see prange
     drive_exc = np.zeros(n)
     drive_inh = np.zeros(n)
     widest = 0
@@ -740,15 +914,15 @@ def _advance(
             step, end, key, exponential, spike_steps[last_stretch:n_spikes], spike_neurons[last_stretch:n_spikes],
             split, targets, weights, delays, row_delay, v_decay, v_gain, mu, theta, v_reset, ref_steps, syn_decay,
             syn_to_v, syn_jump, drive_tables, drive_guides, drive_table, drive_weight, v, refractory, ring, current,
-            drive_exc, drive_inh,
+            drive_exc, drive_inh, plastic, in_indptr, in_synapse, sources, synapse_rule, rules, learning, dt,
         )  # fmt: skip
         if n_threads == 1:  # opening a parallel region costs about 0.1 ms: more than a small network's stretch
             local_count[0] = _thread_stretch(0, bounds[0], bounds[1], uniform[0], local_steps[0], local_neurons[0],
-                                             *shared)  # fmt: skip
+                                             *shared, traces[0], trace_steps[0])  # fmt: skip
         else:
             for t in numba.prange(n_threads):
                 local_count[t] = _thread_stretch(t, bounds[t], bounds[t + 1], uniform[t], local_steps[t],
-                                                 local_neurons[t], *shared)  # fmt: skip
+                                                 local_neurons[t], *shared, traces[t], trace_steps[t])  # fmt: skip
         # gather the stretch's spikes in (step, neuron) order: by step, then thread by thread
         last_stretch = n_spikes
         cursor = np.zeros(n_threads, dtype=np.int64)
@@ -761,8 +935,13 @@ def _advance(
                     cursor[t] += 1
         step = end
     # the last stretch's spikes go into the ring buffer before returning (one thread: they are few)
-    _deliver_spikes(spike_steps[last_stretch:n_spikes], spike_neurons[last_stretch:n_spikes], indptr[:-1], indptr[1:],
-                    targets, weights, delays, ring, exponential, row_delay)  # fmt: skip
+    if plastic:
+        _learn_and_deliver(spike_steps[last_stretch:n_spikes], spike_neurons[last_stretch:n_spikes], 0, n, indptr[:-1],
+                           indptr[1:], targets, weights, delays, ring, exponential, row_delay, in_indptr, in_synapse,
+                           sources, synapse_rule, rules, learning, traces[0], trace_steps[0], dt)  # fmt: skip
+    else:
+        _deliver_spikes(spike_steps[last_stretch:n_spikes], spike_neurons[last_stretch:n_spikes], indptr[:-1],
+                        indptr[1:], targets, weights, delays, ring, exponential, row_delay)  # fmt: skip
     return step, n_spikes
 
 
@@ -811,6 +990,26 @@ def _exponential_propagators(tau_m, tau_s, dt):
     return decay_s, to_v
 
 
+def _rule_table(network: Network) -> np.ndarray:
+    """One row per plastic projection for the kernel: its rule's trace form, the sign of its
+    weights and the bounds on their magnitude (columns ``_A2_PLUS`` ... ``_HIGH``)."""
+    table = np.zeros((len(network.plastic), _RULE_COLUMNS))
+    for r, projection in enumerate(network.plastic):
+        form = projection.plasticity.trace_form()
+        sign = 1.0 if projection.weight >= 0 else -1.0
+        table[r] = (form.a2_plus, form.a3_plus, form.a2_minus, form.a3_minus, form.pre_constant, form.tau_plus,
+                    form.tau_x, form.tau_minus, form.tau_y, sign, *projection.bounds)  # fmt: skip
+        magnitudes = sign * network.weights[network.synapse_rule == r]
+        low, high = projection.bounds
+        if magnitudes.size and (magnitudes.min() < np.float32(low) or magnitudes.max() > np.float32(high)):
+            raise ValueError(
+                f"plastic projection {projection.name}: its weights' magnitudes must lie within its bounds "
+                f"{projection.bounds} (with the sign of its weight {projection.weight}), got "
+                f"[{magnitudes.min()}, {magnitudes.max()}]"
+            )
+    return table
+
+
 class Simulation:
     """A network in time: its state, the seed of its Poisson drive, and the spikes recorded so far.
 
@@ -845,6 +1044,13 @@ class Simulation:
         self._partitions = {}
         self._constants = self._propagators()
         self._extra_input = None  # of the current run (``run``)
+        # Plasticity: the simulation's own weights (the network's stay as built), the traces of every
+        # neuron for every plastic projection, and which projections learn in the current run.
+        self.weights = network.weights.copy() if network.plastic else network.weights
+        self.traces = np.zeros((len(network.plastic), 4, n))
+        self.trace_step = np.zeros(n, dtype=np.int64)
+        self._learning = np.zeros(len(network.plastic), dtype=np.bool_)
+        self._rules = _rule_table(network)
 
     def _partition(self, n_threads: int) -> tuple[np.ndarray, np.ndarray]:
         """Each thread's first neuron (multiples of 4 draws) and each row's first synapse per thread."""
@@ -885,6 +1091,41 @@ class Simulation:
         """Simulated time so far, ms."""
         return self.step * self.network.dt
 
+    @property
+    def learned_network(self) -> Network:
+        """The network with the weights its plastic synapses have learned so far."""
+        return self.network.with_weights(self.weights) if self.network.plastic else self.network
+
+    def _learning_flags(self, learn) -> np.ndarray:
+        """``learn`` of ``run`` as one flag per plastic projection."""
+        names = [p.name for p in self.network.plastic]
+        if learn is True or learn is False:
+            return np.full(len(names), learn, dtype=np.bool_)
+        if isinstance(learn, str):
+            learn = (learn,)
+        chosen = list(learn)
+        for name in chosen:
+            self.network._plastic_index(name)  # an unknown name stops here, listing the known ones
+        return np.array([name in chosen for name in names], dtype=np.bool_)
+
+    def _plasticity(self, n_threads: int):
+        """The kernel's plasticity arguments: (on, incoming view, sources, synapse rules, rule table,
+        flags, dt), and each thread's copy of the traces."""
+        net = self.network
+        if not net.plastic:
+            empty = np.zeros(0, dtype=np.int64)
+            return (
+                (False, empty, empty, np.zeros(0, np.int32), np.zeros(0, np.int8), np.zeros((0, _RULE_COLUMNS)),
+                 np.zeros(0, np.bool_), net.dt),
+                np.zeros((n_threads, 0, 4, 0)),
+                np.zeros((n_threads, 0), dtype=np.int64),
+            )  # fmt: skip
+        in_indptr, in_synapse = net.incoming
+        arguments = (True, in_indptr, in_synapse, net.sources, net.synapse_rule, self._rules, self._learning, net.dt)
+        traces = np.repeat(self.traces[None], n_threads, axis=0)
+        trace_steps = np.repeat(self.trace_step[None], n_threads, axis=0)
+        return arguments, traces, trace_steps
+
     def _joined(self) -> tuple[np.ndarray, np.ndarray]:
         if len(self._chunks) != 1:
             steps = np.concatenate([np.empty(0, np.int64)] + [s for s, _ in self._chunks])
@@ -906,6 +1147,8 @@ class Simulation:
         twin = copy.copy(self)
         twin.v, twin.refractory = self.v.copy(), self.refractory.copy()
         twin.ring, twin.current = self.ring.copy(), self.current.copy()
+        twin.traces, twin.trace_step = self.traces.copy(), self.trace_step.copy()
+        twin.weights = self.weights.copy() if self.network.plastic else self.weights
         twin._chunks = [self._joined()]  # arrays only ever replaced, never written: safe to share
         twin._partitions = dict(self._partitions)
         return twin
@@ -914,6 +1157,8 @@ class Simulation:
         key = f"{self.network.fingerprint()}-{int(self.key[0])}-{int(self.key[1])}"
         if self._extra_input is not None:
             key += "-" + hashlib.sha1(self._extra_input.tobytes()).hexdigest()
+        if self.network.plastic:
+            key += "-learning-" + "".join("1" if on else "0" for on in self._learning)
         return key
 
     def save(self, path) -> None:
@@ -929,11 +1174,15 @@ class Simulation:
             step=self.step,
             spike_steps=steps,
             spike_neurons=neurons,
+            weights=self.weights,
+            traces=self.traces,
+            trace_step=self.trace_step,
         )
 
     def restore(self, path) -> bool:
-        """Take the state saved at ``path`` if there is one (of this network, seed and extra input); True if so."""
-        saved = _checkpoint.load(path, self._checkpoint_key(), "a network, a seed or an extra input")
+        """Take the state saved at ``path`` if there is one (of this network, seed, extra input and
+        learning switches); True if so."""
+        saved = _checkpoint.load(path, self._checkpoint_key(), "a network, a seed, an extra input or learning")
         if saved is None:
             return False
         self.v, self.refractory, self.ring, self.current = (
@@ -944,6 +1193,9 @@ class Simulation:
         )
         self.step = int(saved["step"])
         self._chunks = [(saved["spike_steps"], saved["spike_neurons"])]
+        if self.network.plastic:
+            self.weights = saved["weights"]
+            self.traces, self.trace_step = saved["traces"], saved["trace_step"]
         return True
 
     def run(
@@ -953,12 +1205,17 @@ class Simulation:
         every: float = 1000.0,
         progress: bool = False,
         extra_input=None,
+        learn=True,
     ) -> SpikeRecord:
         """Advance by ``duration`` ms; return the spikes of that stretch.
 
         ``extra_input`` (mV, a number or one per neuron) adds to every neuron's constant input
         ``mu`` during this run only: a cue, or a stimulus, given by running the stretches of a
         protocol one after another.
+
+        ``learn`` switches plasticity on (True: every plastic projection), off (False), or on for
+        the projections named (``"pre->post"``, one or a list) during this run; the learned weights
+        are ``weights`` (``learned_network`` as a network). The traces follow the spikes either way.
 
         With ``checkpoint`` (a path), the state is saved every ``every`` ms of simulated time and at
         the end, and a run that finds a checkpoint of the same network, seed and extra input resumes
@@ -973,6 +1230,7 @@ class Simulation:
             if extra_input is None
             else _per_neuron("extra_input", extra_input, self.network.n_neurons, -math.inf).copy()
         )
+        self._learning = self._learning_flags(learn)
         try:
             if checkpoint is not None:
                 self.restore(checkpoint)
@@ -993,6 +1251,7 @@ class Simulation:
                     )
         finally:
             self._extra_input = None
+            self._learning[:] = False
         if progress:
             print(file=sys.stderr, flush=True)
         return (
@@ -1010,14 +1269,18 @@ class Simulation:
             with threads.for_work(net.n_neurons * self._stretch * _WORK_PER_NEURON_STEP):
                 n_threads = numba.get_num_threads()
                 bounds, split = self._partition(n_threads)
+                plasticity, traces, trace_steps = self._plasticity(n_threads)
                 reached, count = _advance(
                     self.step, stop, self._stretch, self.key, net.synapse == "exponential", bounds, split,
-                    net.indptr, net.targets, net.weights, net.delays, c["row_delay"],
+                    net.indptr, net.targets, self.weights, net.delays, c["row_delay"],
                     c["v_decay"], c["v_gain"], mu, c["theta"], c["v_reset"], c["ref_steps"],
                     c["syn_decay"], c["syn_to_v"], c["syn_jump"],
                     c["drive_tables"], c["drive_guides"], c["drive_table"], c["drive_weight"],
-                    self.v, self.refractory, self.ring, self.current, steps, neurons, 0,
+                    self.v, self.refractory, self.ring, self.current, steps, neurons, 0, plasticity, traces,
+                    trace_steps,
                 )  # fmt: skip
+            if net.plastic:
+                self.traces, self.trace_step = traces[0], trace_steps[0]
             self._chunks.append((steps[:count].copy(), neurons[:count].copy()))
             if reached < stop:  # the arrays might have filled up: twice the room next time
                 self._room *= 2

@@ -32,6 +32,29 @@ from . import _validate
 
 
 @dataclass(frozen=True)
+class TraceForm:
+    """Any of the rules as the spiking network's kernel (``helpers.lif``) applies it, at every spike
+    of a synapse:
+
+    * postsynaptic spike: ``w += r1 (a2_plus + a3_plus o2)``;
+    * presynaptic spike: ``w -= o1 (a2_minus + a3_minus r2) + pre_constant``;
+
+    with presynaptic traces ``r1`` (``tau_plus``) and ``r2`` (``tau_x``) and postsynaptic traces
+    ``o1`` (``tau_minus``) and ``o2`` (``tau_y``), each read just before its own spike's increment.
+    ``w`` is the weight's magnitude (an inhibitory weight is negative in ``helpers.lif``)."""
+
+    a2_plus: float
+    a3_plus: float
+    a2_minus: float
+    a3_minus: float
+    pre_constant: float
+    tau_plus: float
+    tau_x: float
+    tau_minus: float
+    tau_y: float
+
+
+@dataclass(frozen=True)
 class TripletSTDP:
     """The all-to-all triplet rule of Pfister & Gerstner (2006); the pair rule when the triplet
     amplitudes are 0. Amplitudes are non-negative (``a2_minus`` and ``a3_minus`` depress); time
@@ -77,6 +100,13 @@ class TripletSTDP:
         net_depression = self.a2_minus * self.tau_minus - self.a2_plus * self.tau_plus
         return net_depression / (self.a3_plus * self.tau_plus * self.tau_y * 1e-3)
 
+    def has_depression(self) -> bool:
+        return self.a2_minus > 0.0 or self.a3_minus > 0.0
+
+    def trace_form(self) -> TraceForm:
+        return TraceForm(self.a2_plus, self.a3_plus, self.a2_minus, self.a3_minus, 0.0,
+                         self.tau_plus, self.tau_x, self.tau_minus, self.tau_y)  # fmt: skip
+
     def weight_change(self, pre_times, post_times) -> float:
         """The total change of one synapse's weight (no bounds) for spikes at ``pre_times`` and
         ``post_times`` (ms, each sorted; a pre and a post spike at the same time: the post first)."""
@@ -115,6 +145,15 @@ class InhibitorySTDP:
         alpha) = 2 eta tau r_pre (r_post - rho0)``, zero at the target rate whatever ``r_pre``."""
         r_pre, r_post = _rates(r_pre, r_post)
         return 2.0 * self.eta * self.tau * 1e-3 * r_pre * (r_post - self.rho0)
+
+    def has_depression(self) -> bool:
+        return self.eta > 0.0  # every presynaptic spike takes eta alpha away
+
+    def trace_form(self) -> TraceForm:
+        # a post spike adds eta x_pre; a pre spike adds eta x_post - eta alpha: a "depression" of
+        # amplitude -eta by the post trace, and a constant eta alpha
+        tau = self.tau
+        return TraceForm(self.eta, 0.0, -self.eta, 0.0, self.eta * self.alpha, tau, tau, tau, tau)
 
     def weight_change(self, pre_times, post_times) -> float:
         """The total change of one synapse's weight (no bounds) for spikes at ``pre_times`` and

@@ -1,12 +1,13 @@
 """The LIF network core (helpers.lif): analytic anchors, exact resumption, layout, bad input, NEST."""
 
 import math
+from dataclasses import replace
 
 import numba
 import numpy as np
 import pytest
 
-from helpers import balance, lif, spikes, threads
+from helpers import balance, lif, plasticity, spikes, threads
 
 _DEFAULT_NEURON = lif.NeuronParameters()
 
@@ -95,7 +96,7 @@ def test_a_saved_run_resumes_bit_exactly(tmp_path):
     checkpointed.run(100.0, checkpoint=tmp_path / "auto.npz", every=50.0)
     again = lif.Simulation(network, rng=6).run(300.0, checkpoint=tmp_path / "auto.npz", every=50.0)
     np.testing.assert_array_equal(again.steps, whole.steps)
-    with pytest.raises(ValueError, match="other a network, a seed or an extra input"):
+    with pytest.raises(ValueError, match="other a network, a seed, an extra input or learning"):
         lif.Simulation(network, rng=7).restore(tmp_path / "run.npz")
 
 
@@ -296,3 +297,139 @@ def test_a_protocol_changes_nests_input_stretch_by_stretch():
     assert timings["simulate_seconds"] > 0
     with pytest.raises(ValueError, match="protocol stretch 1 must be"):
         lif.run_in_nest(network, [(100.0, None), (200.0,)], 10.0)
+
+
+# --- plasticity -----------------------------------------------------------------------------------
+
+_TRIPLET = plasticity.TripletSTDP(0.005, 0.007, 0.006, 0.001, 16.8, 33.7, 101.0, 125.0)
+_INHIBITORY = plasticity.InhibitorySTDP(eta=0.01)
+
+
+def _plastic_network(synapse="delta", e_bounds=(0.0, 1e6), i_bounds=(0.0, 1e6), e_rule=_TRIPLET, i_bounds_weight=-0.4):
+    """400 E and 100 I neurons at about 4 Hz; E->E learns by the triplet rule, I->E by Vogels'."""
+    drive = (lif.PoissonDrive(9.0, 0.1, 1000),)
+    neuron = lif.NeuronParameters(tau_syn_exc=2.0, tau_syn_inh=5.0)
+    populations = [lif.Population("E", 400, neuron, drive), lif.Population("I", 100, neuron, drive)]
+    projections = [
+        lif.Projection("E", "E", 0.1, 1.5, probability=0.1, plasticity=e_rule, bounds=e_bounds),
+        lif.Projection("E", "I", 0.1, 1.5, probability=0.1),
+        lif.Projection("I", "E", i_bounds_weight, 1.5, probability=0.1, plasticity=_INHIBITORY, bounds=i_bounds),
+        lif.Projection("I", "I", -0.4, 2.0, probability=0.1),
+    ]
+    return lif.build_network(populations, projections, dt=0.1, synapse=synapse, rng=1)
+
+
+@pytest.mark.parametrize("synapse", lif.SYNAPSES)
+def test_plastic_synapses_change_as_their_rule_does_on_their_own_spikes(synapse):
+    # Each synapse's change in a recurrent run equals the rule replayed event by event on the spike
+    # trains of its two neurons (helpers.plasticity.weight_change): the kernel's traces, their
+    # order within a step and its threads lose nothing. Bounds are far away here.
+    network = _plastic_network(synapse)
+    simulation = lif.Simulation(network, rng=3)
+    record = simulation.run(1000.0)
+    assert 1.0 < record.n_spikes / 500 < 20.0
+    times = [record.steps[record.neurons == i] * network.dt for i in range(network.n_neurons)]
+    for name, rule in (("E->E", _TRIPLET), ("I->E", _INHIBITORY)):
+        synapses = network.plastic_synapses(name)
+        sign = np.sign(network.weights[synapses[0]])
+        learned = sign * (simulation.weights[synapses].astype(np.float64) - network.weights[synapses])
+        replayed = [rule.weight_change(times[network.sources[s]], times[network.targets[s]]) for s in synapses]
+        assert np.mean(np.abs(replayed)) > 1e-4, name  # the rule did act, well above the tolerance
+        np.testing.assert_allclose(learned, replayed, rtol=0, atol=1e-6, err_msg=name)
+    static = network.synapse_rule < 0
+    np.testing.assert_array_equal(simulation.weights[static], network.weights[static])
+    assert not np.array_equal(network.weights, simulation.weights) and network.weights is not simulation.weights
+
+
+@pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2, reason="needs two numba threads")
+def test_learning_does_not_depend_on_the_thread_count(monkeypatch):
+    monkeypatch.setattr(threads, "MIN_PARALLEL_WORK", 0)
+    network = _plastic_network("exponential")
+    runs = []
+    before = numba.get_num_threads()
+    try:
+        for count in (1, 2):
+            numba.set_num_threads(count)
+            simulation = lif.Simulation(network, rng=4)
+            runs.append((simulation.run(500.0), simulation.weights))
+    finally:
+        numba.set_num_threads(before)
+    np.testing.assert_array_equal(runs[0][0].steps, runs[1][0].steps)
+    np.testing.assert_array_equal(runs[0][0].neurons, runs[1][0].neurons)
+    np.testing.assert_array_equal(runs[0][1], runs[1][1])
+
+
+def test_a_plastic_run_resumes_bit_exactly_with_its_weights_and_traces(tmp_path):
+    network = _plastic_network()
+    whole = lif.Simulation(network, rng=6)
+    whole.run(300.0)
+    first = lif.Simulation(network, rng=6)
+    first.run(120.0)
+    first.save(tmp_path / "run.npz")
+    second = lif.Simulation(network, rng=6)
+    assert second.restore(tmp_path / "run.npz")
+    second.run(180.0)
+    np.testing.assert_array_equal(second.spikes.steps, whole.spikes.steps)
+    np.testing.assert_array_equal(second.weights, whole.weights)
+    twin = whole.copy()
+    twin.run(50.0)
+    assert not np.array_equal(twin.weights, whole.weights)  # the copy learns on its own weights
+
+
+def test_learning_switches_on_and_off_per_projection():
+    network = _plastic_network()
+    frozen = lif.Simulation(network, rng=8)
+    record = frozen.run(300.0, learn=False)
+    np.testing.assert_array_equal(frozen.weights, network.weights)
+    static = lif.build_network(
+        network.populations, [replace(p, plasticity=None, bounds=None) for p in _projections(network)], rng=1
+    )
+    same = lif.Simulation(static, rng=8).run(300.0)
+    np.testing.assert_array_equal(record.steps, same.steps)
+    np.testing.assert_array_equal(record.neurons, same.neurons)
+    inhibitory_only = lif.Simulation(network, rng=8)
+    inhibitory_only.run(300.0, learn="I->E")
+    changed = inhibitory_only.weights != network.weights
+    assert changed[network.plastic_synapses("I->E")].mean() > 0.5
+    assert not changed[network.plastic_synapses("E->E")].any()
+    with pytest.raises(ValueError, match="no plastic projection named 'E->I'"):
+        inhibitory_only.run(10.0, learn=["E->I"])
+
+
+def _projections(network):
+    """The projections a test network was built from: its plastic ones and the two static ones."""
+    return [
+        network.plastic[0],
+        lif.Projection("E", "I", 0.1, 1.5, probability=0.1),
+        network.plastic[1],
+        lif.Projection("I", "I", -0.4, 2.0, probability=0.1),
+    ]
+
+
+def test_learned_weights_stay_within_their_bounds_and_keep_their_sign():
+    network = _plastic_network(e_bounds=(0.098, 0.102), i_bounds=(0.38, 0.41))
+    simulation = lif.Simulation(network, rng=9)
+    simulation.run(1000.0)
+    for name, (low, high) in (("E->E", (0.098, 0.102)), ("I->E", (0.38, 0.41))):
+        magnitude = np.abs(simulation.weights[network.plastic_synapses(name)])
+        assert magnitude.min() >= np.float32(low) and magnitude.max() <= np.float32(high), name
+        assert np.any(magnitude == np.float32(high)) or np.any(magnitude == np.float32(low)), name
+    assert np.all(simulation.weights[network.plastic_synapses("I->E")] < 0)
+    assert simulation.learned_network.weights is not network.weights
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (dict(e_bounds=None), "E->E is plastic: give bounds"),
+        (dict(e_bounds=(0.2, 0.1)), "low <= high"),
+        (dict(e_bounds=(-0.1, 0.2)), "E->E lower bound must be a finite number >= 0, got -0.1"),
+        (dict(e_bounds=(0.0, math.inf)), "E->E upper bound must be a finite number >= 0, got inf"),
+        (dict(e_bounds=(0.2, 0.3)), "magnitude 0.1 must lie within its bounds"),
+        (dict(e_rule=plasticity.pair_stdp(0.01, 0.0, 20.0, 20.0)), "no depression.*runs away"),
+        (dict(e_rule="triplet"), "must be a rule of helpers.plasticity"),
+    ],
+)
+def test_bad_plasticity_is_refused_with_its_projection(change, message):
+    with pytest.raises(ValueError, match=message):
+        _plastic_network(**change)

@@ -347,8 +347,8 @@ class BrunelModel:
         constants ``tau_syn`` (excitatory, inhibitory; ms) carrying the same charge as the paper's
         delta jumps: Brunel's model when ``tau_syn`` is short against ``tau_m``, a variant otherwise.
         """
-        if synapse not in lif.SYNAPSES:
-            raise ValueError(f"synapse must be one of {lif.SYNAPSES}, got {synapse!r}")
+        if synapse not in lif.CURRENT_SYNAPSES:
+            raise ValueError(f"synapse must be one of {lif.CURRENT_SYNAPSES}, got {synapse!r}")
         neuron = lif.NeuronParameters(
             tau_m=self.tau_m,
             theta=self.theta,

@@ -14,6 +14,16 @@ With **delta** synapses a spike of weight ``J`` (mV) arriving at time t moves V 
 current for positive weights, one for negative, each with its time constant): the same charge,
 so the two kinds agree as ``tau_syn -> 0``. Both are integrated exactly over a step.
 
+With **conductance** synapses (NEST's ``iaf_cond_exp``, Vogels et al. 2011's neuron) a spike of
+weight ``J`` adds ``|J|`` to an excitatory (J > 0) or inhibitory (J < 0) conductance, in units of
+the leak conductance, that decays with its ``tau_syn``::
+
+    tau_m dV/dt = (mu - V) + g_E (E_exc - V) + g_I (E_inh - V)
+
+Over a step V relaxes exponentially towards its steady state under the conductances' mean over
+the step (exact while no spike arrives; NEST integrates the same equations with an adaptive
+Runge-Kutta solver).
+
 Data layout, chosen for the chapters that extend it:
 
 * **one weight per synapse** (float32) and one delay per synapse (in steps), in the outgoing
@@ -57,7 +67,9 @@ from .rng import RandomLike, as_generator, kernel_key, uniforms4
 from .spikes import SpikeRecord
 
 #: Synapse models the kernel integrates.
-SYNAPSES = ("delta", "exponential")
+SYNAPSES = ("delta", "exponential", "conductance")
+#: Those of them whose weights are in mV (current based), as Brunel's model needs.
+CURRENT_SYNAPSES = ("delta", "exponential")
 #: Largest expected number of Poisson inputs per step to one neuron from one drive; the draw is an
 #: inversion whose cost grows with it (and exp(-lambda) must stay far from underflow).
 MAX_DRIVE_PER_STEP = 500.0
@@ -68,10 +80,12 @@ MAX_DRIVE_PER_STEP = 500.0
 
 @dataclass(frozen=True)
 class NeuronParameters:
-    """Parameters of a current-based LIF neuron. Each may be a number or an array over the population.
+    """Parameters of a LIF neuron. Each may be a number or an array over the population.
 
     Units: ms and mV. ``mu`` is a constant input (R I_0, in mV: the potential V relaxes to without
-    spikes). ``tau_syn_exc`` and ``tau_syn_inh`` matter only with exponential synapses.
+    spikes; with conductance synapses, the leak reversal plus R I_0). ``tau_syn_exc`` and
+    ``tau_syn_inh`` matter only with exponential and conductance synapses, ``e_exc`` and ``e_inh``
+    (the synapses' reversal potentials) only with conductance synapses, which need them.
     Defaults are Brunel's (2000): tau_m 20 ms, theta 20 mV, V_reset 10 mV, t_ref 2 ms.
     """
 
@@ -82,6 +96,8 @@ class NeuronParameters:
     mu: float | np.ndarray = 0.0
     tau_syn_exc: float | np.ndarray = 0.5
     tau_syn_inh: float | np.ndarray = 0.5
+    e_exc: float | np.ndarray | None = None
+    e_inh: float | np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -162,6 +178,7 @@ class Network:
     tau_syn: np.ndarray  # (2, N): excitatory and inhibitory current time constants
     drive_rate: np.ndarray  # (N, n_drives), Hz summed over a drive's sources
     drive_weight: np.ndarray  # (N, n_drives), mV
+    e_rev: np.ndarray = field(default_factory=lambda: np.zeros((2, 0)))  # conductance synapses: (E_exc, E_inh), mV
     # plasticity: one entry per plastic projection, and each synapse's entry (-1: static)
     plastic: tuple[Projection, ...] = ()
     synapse_rule: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int8))
@@ -237,6 +254,7 @@ class Network:
             "tau_syn",
             "drive_rate",
             "drive_weight",
+            "e_rev",
             "synapse_rule",
         ):
             digest.update(np.ascontiguousarray(getattr(self, name)).tobytes())
@@ -380,7 +398,7 @@ def build_network(populations, projections, dt: float = 0.1, synapse: str = "del
     projections : sequence of Projection
     dt : float
         Time step in ms; delays and refractory periods must be whole numbers of steps.
-    synapse : {"delta", "exponential"}
+    synapse : {"delta", "exponential", "conductance"}
     rng : Generator, int or None
         Source of the connections (the Poisson drive has its own seed, given to ``Simulation``).
     """
@@ -417,6 +435,15 @@ def build_network(populations, projections, dt: float = 0.1, synapse: str = "del
         _whole_steps("t_ref", float(value), dt, 0)
     mu = per_population("mu", -math.inf)
     tau_syn = np.stack([per_population("tau_syn_exc", 1e-9), per_population("tau_syn_inh", 1e-9)])
+    e_rev = np.zeros((2, 0))
+    if synapse == "conductance":
+        for population in populations:
+            if population.neuron.e_exc is None or population.neuron.e_inh is None:
+                raise ValueError(
+                    f"population {population.name}: conductance synapses need the reversal potentials "
+                    "e_exc and e_inh (mV)"
+                )
+        e_rev = np.stack([per_population("e_exc", -math.inf), per_population("e_inh", -math.inf)])
 
     n_drives = max([len(p.drive) for p in populations] + [1])
     drive_rate = np.zeros((n, n_drives))
@@ -497,6 +524,7 @@ def build_network(populations, projections, dt: float = 0.1, synapse: str = "del
         tau_syn=tau_syn,
         drive_rate=drive_rate,
         drive_weight=drive_weight,
+        e_rev=e_rev,
         plastic=plastic,
         synapse_rule=np.concatenate(all_rules)[order],
     )
@@ -788,19 +816,44 @@ def _integrate_exponential(v, refractory, v_decay, v_gain, mu, current_exc, curr
         arriving_inh[j] = 0.0
 
 
+@numba.njit(cache=True, inline="always")
+def _integrate_conductance(v, refractory, leak_rate, mu, g_exc, g_inh, exc_mean, inh_mean, e_exc, e_inh, exc_decay,
+                           inh_decay, arriving_exc, arriving_inh, drive_exc, drive_inh):  # fmt: skip
+    """One step of conductance-synapse neurons (views of one thread's): V relaxes towards its
+    steady state under the conductances' mean over the step (``exc_mean``: that mean over the
+    value at the step's start), at the rate ``leak_rate`` (dt / tau_m) times the total conductance;
+    then the conductances decay and take what arrives now, an inhibitory weight (negative) adding
+    its magnitude. A refractory neuron's V stays put; its conductances go on."""
+    for j in range(v.size):
+        free = refractory[j] <= 0
+        ge = g_exc[j] * exc_mean[j]
+        gi = g_inh[j] * inh_mean[j]
+        total = 1.0 + ge + gi
+        settled = (mu[j] + ge * e_exc[j] + gi * e_inh[j]) / total
+        integrated = settled + (v[j] - settled) * math.exp(-leak_rate[j] * total)
+        v[j] = integrated if free else v[j]
+        refractory[j] -= 0 if free else 1
+        g_exc[j] = g_exc[j] * exc_decay[j] + arriving_exc[j] + drive_exc[j]
+        g_inh[j] = g_inh[j] * inh_decay[j] - arriving_inh[j] - drive_inh[j]
+        arriving_exc[j] = 0.0
+        arriving_inh[j] = 0.0
+
+
 @numba.njit(cache=True)
-def _thread_stretch(t, lo, hi, uniform, local_steps, local_neurons, step, end, key, exponential, last_steps,
+def _thread_stretch(t, lo, hi, uniform, local_steps, local_neurons, step, end, key, kind, last_steps,
                     last_neurons, split, targets, weights, delays, row_delay, v_decay, v_gain, mu, theta, v_reset,
-                    ref_steps, syn_decay, syn_to_v, syn_jump, drive_tables, drive_guides, drive_table, drive_weight, v,
-                    refractory, ring, current, drive_exc, drive_inh, plastic, in_indptr, in_synapse, sources,
-                    synapse_rule, rules, learning, dt, trace, trace_step):  # fmt: skip
+                    ref_steps, syn_decay, syn_to_v, syn_jump, e_rev, drive_tables, drive_guides, drive_table,
+                    drive_weight, v, refractory, ring, current, drive_exc, drive_inh, plastic, in_indptr, in_synapse,
+                    sources, synapse_rule, rules, learning, dt, trace, trace_step):  # fmt: skip
     """Thread ``t``'s share of a stretch (see ``_advance``): deliver the last stretch's spikes
     (``last_steps``, ``last_neurons``) onto neurons ``lo ... hi - 1``, then take those neurons through
     steps ``step ... end - 1``; their spikes go to ``local_*``, and their number is returned. A
     function of its own so that one thread runs the very same code outside a parallel region.
-    ``plastic ... dt`` are ``Simulation._plasticity``'s arguments (``plastic`` False: none); ``trace``
-    and ``trace_step`` are the thread's copy of the traces."""
+    ``kind`` is the synapse model's index in ``SYNAPSES``. ``plastic ... dt`` are
+    ``Simulation._plasticity``'s arguments (``plastic`` False: none); ``trace`` and ``trace_step``
+    are the thread's copy of the traces."""
     n_slots = ring.shape[0]
+    exponential = kind > 0  # two channels, excitatory and inhibitory
     if plastic:
         _learn_and_deliver(last_steps, last_neurons, lo, hi, split[:, t], split[:, t + 1], targets, weights, delays,
                            ring, exponential, row_delay, in_indptr, in_synapse, sources, synapse_rule, rules, learning,
@@ -818,7 +871,13 @@ def _thread_stretch(t, lo, hi, uniform, local_steps, local_neurons, step, end, k
         slot = now % n_slots
         _draw_drive(key, now, lo, uniform, drive_tables, drive_guides, drive_table[lo:hi], drive_weight[lo:hi], exc_t,
                     inh_t)  # fmt: skip
-        if exponential:
+        if kind == 2:
+            _integrate_conductance(
+                v_t, refractory_t, v_gain_t, mu_t, current[0, lo:hi], current[1, lo:hi], syn_to_v[0, lo:hi],
+                syn_to_v[1, lo:hi], e_rev[0, lo:hi], e_rev[1, lo:hi], syn_decay[0, lo:hi], syn_decay[1, lo:hi],
+                ring[slot, 0, lo:hi], ring[slot, 1, lo:hi], exc_t, inh_t,
+            )  # fmt: skip
+        elif kind == 1:
             _integrate_exponential(
                 v_t, refractory_t, v_decay_t, v_gain_t, mu_t, current[0, lo:hi], current[1, lo:hi],
                 syn_to_v[0, lo:hi], syn_to_v[1, lo:hi], syn_decay[0, lo:hi], syn_decay[1, lo:hi],
@@ -843,7 +902,7 @@ def _advance(
     last_step,
     stretch,
     key,
-    exponential,
+    kind,
     bounds,
     split,
     indptr,
@@ -860,6 +919,7 @@ def _advance(
     syn_decay,
     syn_to_v,
     syn_jump,
+    e_rev,
     drive_tables,
     drive_guides,
     drive_table,
@@ -911,10 +971,10 @@ def _advance(
             break
         end = min(step + stretch, last_step)
         shared = (
-            step, end, key, exponential, spike_steps[last_stretch:n_spikes], spike_neurons[last_stretch:n_spikes],
+            step, end, key, kind, spike_steps[last_stretch:n_spikes], spike_neurons[last_stretch:n_spikes],
             split, targets, weights, delays, row_delay, v_decay, v_gain, mu, theta, v_reset, ref_steps, syn_decay,
-            syn_to_v, syn_jump, drive_tables, drive_guides, drive_table, drive_weight, v, refractory, ring, current,
-            drive_exc, drive_inh, plastic, in_indptr, in_synapse, sources, synapse_rule, rules, learning, dt,
+            syn_to_v, syn_jump, e_rev, drive_tables, drive_guides, drive_table, drive_weight, v, refractory, ring,
+            current, drive_exc, drive_inh, plastic, in_indptr, in_synapse, sources, synapse_rule, rules, learning, dt,
         )  # fmt: skip
         if n_threads == 1:  # opening a parallel region costs about 0.1 ms: more than a small network's stretch
             local_count[0] = _thread_stretch(0, bounds[0], bounds[1], uniform[0], local_steps[0], local_neurons[0],
@@ -937,11 +997,11 @@ def _advance(
     # the last stretch's spikes go into the ring buffer before returning (one thread: they are few)
     if plastic:
         _learn_and_deliver(spike_steps[last_stretch:n_spikes], spike_neurons[last_stretch:n_spikes], 0, n, indptr[:-1],
-                           indptr[1:], targets, weights, delays, ring, exponential, row_delay, in_indptr, in_synapse,
+                           indptr[1:], targets, weights, delays, ring, kind > 0, row_delay, in_indptr, in_synapse,
                            sources, synapse_rule, rules, learning, traces[0], trace_steps[0], dt)  # fmt: skip
     else:
         _deliver_spikes(spike_steps[last_stretch:n_spikes], spike_neurons[last_stretch:n_spikes], indptr[:-1],
-                        indptr[1:], targets, weights, delays, ring, exponential, row_delay)  # fmt: skip
+                        indptr[1:], targets, weights, delays, ring, kind > 0, row_delay)  # fmt: skip
     return step, n_spikes
 
 
@@ -1034,7 +1094,7 @@ class Simulation:
         self.step = 0
         self.refractory = np.zeros(n, dtype=np.int32)
         n_slots = int(network.delays.max()) + 1 if network.delays.size else 1
-        n_channels = 2 if network.synapse == "exponential" else 1
+        n_channels = 1 if network.synapse == "delta" else 2
         self.ring = np.zeros((n_slots, n_channels, n), dtype=np.float32)
         self.current = np.zeros((2, n))
         self._chunks = []  # (steps, neurons) per call of the kernel; joined when asked for
@@ -1065,21 +1125,34 @@ class Simulation:
         return self._partitions[n_threads]
 
     def _propagators(self):
+        """The kernel's constants. With conductance synapses ``v_gain`` is dt / tau_m (the decay of V
+        depends on the conductances), ``syn_to_v`` a conductance's mean over a step relative to its
+        value at the step's start, and a weight's jump is its magnitude."""
         net, dt = self.network, self.network.dt
         v_decay = np.exp(-dt / net.tau_m)
+        v_gain = 1.0 - v_decay
         syn_decay, syn_to_v = _exponential_propagators(net.tau_m[None, :], net.tau_syn, dt)
+        syn_jump = 1.0 / net.tau_syn
+        e_rev = np.zeros((2, net.n_neurons))
+        if net.synapse == "conductance":
+            v_gain = dt / net.tau_m
+            syn_decay = np.exp(-dt / net.tau_syn)
+            syn_to_v = net.tau_syn / dt * (1.0 - syn_decay)
+            syn_jump = np.ones_like(net.tau_syn)
+            e_rev = net.e_rev
         tables, guides, table = _poisson_tables(net.drive_rate * dt * 1e-3)
         return dict(
             row_delay=_common_delays(net.indptr, net.delays),
             v_decay=v_decay,
-            v_gain=1.0 - v_decay,
+            v_gain=v_gain,
+            e_rev=np.ascontiguousarray(e_rev),
             mu=net.mu,
             theta=net.theta,
             v_reset=net.v_reset,
             ref_steps=np.rint(net.t_ref / dt).astype(np.int32),
             syn_decay=np.ascontiguousarray(syn_decay),
             syn_to_v=np.ascontiguousarray(syn_to_v),
-            syn_jump=1.0 / net.tau_syn,
+            syn_jump=syn_jump,
             drive_tables=tables,
             drive_guides=guides,
             drive_table=table,
@@ -1271,10 +1344,10 @@ class Simulation:
                 bounds, split = self._partition(n_threads)
                 plasticity, traces, trace_steps = self._plasticity(n_threads)
                 reached, count = _advance(
-                    self.step, stop, self._stretch, self.key, net.synapse == "exponential", bounds, split,
+                    self.step, stop, self._stretch, self.key, SYNAPSES.index(net.synapse), bounds, split,
                     net.indptr, net.targets, self.weights, net.delays, c["row_delay"],
                     c["v_decay"], c["v_gain"], mu, c["theta"], c["v_reset"], c["ref_steps"],
-                    c["syn_decay"], c["syn_to_v"], c["syn_jump"],
+                    c["syn_decay"], c["syn_to_v"], c["syn_jump"], c["e_rev"],
                     c["drive_tables"], c["drive_guides"], c["drive_table"], c["drive_weight"],
                     self.v, self.refractory, self.ring, self.current, steps, neurons, 0, plasticity, traces,
                     trace_steps,
@@ -1290,7 +1363,7 @@ class Simulation:
 # --- the same network in NEST -------------------------------------------------------------------
 
 #: NEST's models of our two synapse kinds.
-NEST_MODELS = {"delta": "iaf_psc_delta", "exponential": "iaf_psc_exp"}
+NEST_MODELS = {"delta": "iaf_psc_delta", "exponential": "iaf_psc_exp", "conductance": "iaf_cond_exp"}
 
 
 def _protocol(duration, n_neurons: int) -> list[tuple[float, np.ndarray | None]]:
@@ -1319,12 +1392,15 @@ def run_in_nest(
     warmup: float = 0.0,
     timings: dict | None = None,
 ) -> SpikeRecord:
-    """Simulate ``network`` in NEST 3 (``iaf_psc_delta`` or ``iaf_psc_exp``) and return its spikes.
+    """Simulate ``network`` in NEST 3 (``iaf_psc_delta``, ``iaf_psc_exp`` or ``iaf_cond_exp``) and
+    return its spikes.
 
-    The same neurons, connections, weights and delays; the Poisson drive from one
-    ``poisson_generator`` per distinct (rate, weight), which gives each neuron trains of its own.
-    Membrane capacitance is set to 1 pF, so a constant input ``mu`` is ``I_e = mu / tau_m`` pA and an
-    exponential synapse of weight ``J`` mV is ``J / tau_syn`` pA. NEST's spike times mark the end of
+    The same neurons, connections, weights and delays (a plastic network's weights as they are,
+    static); the Poisson drive from one ``poisson_generator`` per distinct (rate, weight), which
+    gives each neuron trains of its own. Current-based neurons get a membrane capacitance of 1 pF,
+    so a constant input ``mu`` is ``I_e = mu / tau_m`` pA and an exponential synapse of weight ``J``
+    mV is ``J / tau_syn`` pA. Conductance-based ones get a leak conductance of 1 nS (and ``C_m =
+    tau_m`` pF), so ``mu`` is ``I_e = mu`` pA and a weight is a conductance in nS. NEST's spike times mark the end of
     a step; they are returned as the step's index, as ours are. The first ``warmup`` ms are left out
     of the record. ``threads`` defaults to numba's thread count. For runs beyond one machine, the
     same calls under ``mpirun`` spread the network over NEST's MPI processes.
@@ -1347,17 +1423,22 @@ def run_in_nest(
     nest.SetKernelStatus({"resolution": dt, "local_num_threads": threads, "rng_seed": int(seed), "print_time": False})
     model = NEST_MODELS[network.synapse]
     nodes = nest.Create(model, network.n_neurons)
+    conductance = network.synapse == "conductance"
+    current_per_mv = np.ones(network.n_neurons) if conductance else 1.0 / network.tau_m  # pA per mV of mu
     parameters = {
-        "tau_m": network.tau_m,
         "V_th": network.theta,
         "V_reset": network.v_reset,
         "t_ref": network.t_ref,
         "E_L": np.zeros(network.n_neurons),
-        "C_m": np.ones(network.n_neurons),
-        "I_e": network.mu / network.tau_m,
+        "I_e": network.mu * current_per_mv,
         "V_m": v_init,
     }
-    if network.synapse == "exponential":
+    if conductance:
+        parameters.update(g_L=np.ones(network.n_neurons), C_m=network.tau_m, E_ex=network.e_rev[0],
+                          E_in=network.e_rev[1])  # fmt: skip
+    else:
+        parameters.update(tau_m=network.tau_m, C_m=np.ones(network.n_neurons))
+    if network.synapse != "delta":
         parameters.update(tau_syn_ex=network.tau_syn[0], tau_syn_in=network.tau_syn[1])
     nodes.set({name: [float(x) for x in values] for name, values in parameters.items()})
     first_id = nodes[0].global_id
@@ -1392,9 +1473,9 @@ def run_in_nest(
         nest.Simulate(warmup)
         simulate_seconds += nest.GetKernelStatus("time_simulate")
     recorder = nest.Create("spike_recorder")
-    nest.Connect(nodes, recorder)
+    nest.Connect(nodes, recorder, syn_spec={"delay": dt})  # the default 1 ms may exceed the longest delay
     for length, extra in stretches:
-        nodes.set({"I_e": [float(x) for x in (network.mu if extra is None else network.mu + extra) / network.tau_m]})
+        nodes.set({"I_e": [float(x) for x in (network.mu if extra is None else network.mu + extra) * current_per_mv]})
         nest.Simulate(length)
         simulate_seconds += nest.GetKernelStatus("time_simulate")
     if timings is not None:

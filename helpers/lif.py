@@ -217,6 +217,15 @@ class Network:
         np.cumsum(np.bincount(self.targets, minlength=self.n_neurons), out=in_indptr[1:])
         return in_indptr, order
 
+    @cached_property
+    def plastic_incoming(self) -> tuple[np.ndarray, np.ndarray]:
+        """``incoming`` restricted to the plastic synapses: what a postsynaptic spike updates."""
+        _, synapse = self.incoming
+        synapse = synapse[self.synapse_rule[synapse] >= 0]  # still in the order of their targets
+        indptr = np.zeros(self.n_neurons + 1, dtype=np.int64)
+        np.cumsum(np.bincount(self.targets[synapse], minlength=self.n_neurons), out=indptr[1:])
+        return indptr, synapse
+
     def in_degrees(self, source: str | None = None) -> np.ndarray:
         """Number of incoming synapses of each neuron (from population ``source`` only, if given)."""
         keep = slice(None) if source is None else self.population(source)
@@ -680,14 +689,16 @@ def _trace(trace, trace_step, rule, r, k, i, now, dt):
 
 @numba.njit(cache=True)
 def _learn_and_deliver(emitted, neurons, lo, hi, starts, ends, targets, weights, delays, ring, exponential,
-                       row_delay, in_indptr, in_synapse, sources, synapse_rule, rules, learning, trace, trace_step,
-                       dt):  # fmt: skip
+                       row_delay, in_indptr, in_synapse, sources, synapse_rule, out_rules, rules, learning, trace,
+                       trace_step, dt):  # fmt: skip
     """``_deliver_spikes`` for a network with plastic synapses: apply the rules at the spikes of
     ``neurons`` emitted at steps ``emitted`` (in step order), then deliver them, on the synapses that
     end on neurons ``lo ... hi - 1`` (of row ``i``, those ``starts[i] ... ends[i] - 1``).
 
-    ``trace[r, k, i]`` holds trace ``k`` of neuron ``i`` for rule ``r`` at its last spike, at step
-    ``trace_step[i]``; every thread keeps its own copy of all neurons' traces and updates it at every
+    ``in_indptr`` and ``in_synapse`` list each neuron's incoming plastic synapses; bit ``r`` of
+    ``out_rules[i]`` says whether neuron ``i``'s row has synapses of rule ``r``. ``trace[r, k, i]``
+    holds trace ``k`` of neuron ``i`` for rule ``r`` at its last spike, at step ``trace_step[i]``;
+    every thread keeps its own copy of all neurons' traces and updates it at every
     spike, so that it reads any of them without waiting for another thread. At each step, in turn:
     (1) each postsynaptic spike of the thread's neurons potentiates their incoming plastic synapses;
     (2) the spiking neurons' postsynaptic traces jump; (3) each presynaptic spike depresses its
@@ -697,6 +708,10 @@ def _learn_and_deliver(emitted, neurons, lo, hi, starts, ends, targets, weights,
     which changes it in the same order at any thread count.
     """
     n_rules = rules.shape[0]
+    active = 0  # the rules that learn, as bits
+    for r in range(n_rules):
+        if learning[r]:
+            active |= 1 << r
     first = 0
     while first < neurons.size:
         now = emitted[first]
@@ -705,7 +720,7 @@ def _learn_and_deliver(emitted, neurons, lo, hi, starts, ends, targets, weights,
             last += 1
         for q in range(first, last):  # (1)
             j = neurons[q]
-            if j < lo or j >= hi:
+            if j < lo or j >= hi or active == 0:
                 continue
             for k in range(in_indptr[j], in_indptr[j + 1]):
                 synapse = in_synapse[k]
@@ -725,8 +740,11 @@ def _learn_and_deliver(emitted, neurons, lo, hi, starts, ends, targets, weights,
                 trace[r, 3, i] += 1.0
             trace_step[i] = now
         for q in range(first, last):  # (3)
+            if q + _PREFETCH_AHEAD < last:
+                ahead = neurons[q + _PREFETCH_AHEAD]
+                _prefetch_synapses(starts[ahead], ends[ahead], targets, weights)
             i = neurons[q]
-            for synapse in range(starts[i], ends[i]):
+            for synapse in range(starts[i], ends[i] if out_rules[i] & active else starts[i]):
                 r = synapse_rule[synapse]
                 if r < 0 or not learning[r]:
                     continue
@@ -848,7 +866,7 @@ def _thread_stretch(t, lo, hi, uniform, local_steps, local_neurons, step, end, k
                     last_neurons, split, targets, weights, delays, row_delay, v_decay, v_gain, mu, theta, v_reset,
                     ref_steps, syn_decay, syn_to_v, syn_jump, e_rev, drive_tables, drive_guides, drive_table,
                     drive_weight, v, refractory, ring, current, drive_exc, drive_inh, plastic, in_indptr, in_synapse,
-                    sources, synapse_rule, rules, learning, dt, trace, trace_step):  # fmt: skip
+                    sources, synapse_rule, out_rules, rules, learning, dt, trace, trace_step):  # fmt: skip
     """Thread ``t``'s share of a stretch (see ``_advance``): deliver the last stretch's spikes
     (``last_steps``, ``last_neurons``) onto neurons ``lo ... hi - 1``, then take those neurons through
     steps ``step ... end - 1``; their spikes go to ``local_*``, and their number is returned. A
@@ -860,8 +878,8 @@ def _thread_stretch(t, lo, hi, uniform, local_steps, local_neurons, step, end, k
     exponential = kind > 0  # two channels, excitatory and inhibitory
     if plastic:
         _learn_and_deliver(last_steps, last_neurons, lo, hi, split[:, t], split[:, t + 1], targets, weights, delays,
-                           ring, exponential, row_delay, in_indptr, in_synapse, sources, synapse_rule, rules, learning,
-                           trace, trace_step, dt)  # fmt: skip
+                           ring, exponential, row_delay, in_indptr, in_synapse, sources, synapse_rule, out_rules, rules,
+                           learning, trace, trace_step, dt)  # fmt: skip
     else:
         _deliver_spikes(last_steps, last_neurons, split[:, t], split[:, t + 1], targets, weights, delays, ring,
                         exponential, row_delay)  # fmt: skip
@@ -958,7 +976,7 @@ def _advance(
     n = v.size
     n_threads = bounds.size - 1
     n_drives = drive_table.shape[1]
-    plastic, in_indptr, in_synapse, sources, synapse_rule, rules, learning, dt = plasticity  # flat: see prange
+    plastic, in_indptr, in_synapse, sources, synapse_rule, out_rules, rules, learning, dt = plasticity  # flat: prange
     drive_exc = np.zeros(n)
     drive_inh = np.zeros(n)
     widest = 0
@@ -979,7 +997,8 @@ def _advance(
             step, end, key, kind, spike_steps[last_stretch:n_spikes], spike_neurons[last_stretch:n_spikes],
             split, targets, weights, delays, row_delay, v_decay, v_gain, mu, theta, v_reset, ref_steps, syn_decay,
             syn_to_v, syn_jump, e_rev, drive_tables, drive_guides, drive_table, drive_weight, v, refractory, ring,
-            current, drive_exc, drive_inh, plastic, in_indptr, in_synapse, sources, synapse_rule, rules, learning, dt,
+            current, drive_exc, drive_inh, plastic, in_indptr, in_synapse, sources, synapse_rule, out_rules, rules,
+            learning, dt,
         )  # fmt: skip
         if n_threads == 1:  # opening a parallel region costs about 0.1 ms: more than a small network's stretch
             local_count[0] = _thread_stretch(0, bounds[0], bounds[1], uniform[0], local_steps[0], local_neurons[0],
@@ -1002,9 +1021,10 @@ def _advance(
         step = end
     # the last stretch's spikes go into the ring buffer before returning (one thread: they are few)
     if plastic:
-        _learn_and_deliver(spike_steps[last_stretch:n_spikes], spike_neurons[last_stretch:n_spikes], 0, n, indptr[:-1],
-                           indptr[1:], targets, weights, delays, ring, kind > 0, row_delay, in_indptr, in_synapse,
-                           sources, synapse_rule, rules, learning, traces[0], trace_steps[0], dt)  # fmt: skip
+        _learn_and_deliver(spike_steps[last_stretch:n_spikes], spike_neurons[last_stretch:n_spikes], 0, n,
+                           indptr[:-1], indptr[1:], targets, weights, delays, ring, kind > 0, row_delay, in_indptr,
+                           in_synapse, sources, synapse_rule, out_rules, rules, learning, traces[0], trace_steps[0],
+                           dt)  # fmt: skip
     else:
         _deliver_spikes(spike_steps[last_stretch:n_spikes], spike_neurons[last_stretch:n_spikes], indptr[:-1],
                         indptr[1:], targets, weights, delays, ring, kind > 0, row_delay)  # fmt: skip
@@ -1117,6 +1137,9 @@ class Simulation:
         self.trace_step = np.zeros(n, dtype=np.int64)
         self._learning = np.zeros(len(network.plastic), dtype=np.bool_)
         self._rules = _rule_table(network)
+        self._out_rules = np.zeros(n, dtype=np.int64)  # bit r: the neuron's row has synapses of rule r
+        for r in range(len(network.plastic)):
+            self._out_rules[np.unique(network.sources[network.synapse_rule == r])] |= 1 << r
 
     def _partition(self, n_threads: int) -> tuple[np.ndarray, np.ndarray]:
         """Each thread's first neuron (multiples of 4 draws) and each row's first synapse per thread."""
@@ -1197,13 +1220,14 @@ class Simulation:
         if not net.plastic:
             empty = np.zeros(0, dtype=np.int64)
             return (
-                (False, empty, empty, np.zeros(0, np.int32), np.zeros(0, np.int8), np.zeros((0, _RULE_COLUMNS)),
+                (False, empty, empty, np.zeros(0, np.int32), np.zeros(0, np.int8), empty, np.zeros((0, _RULE_COLUMNS)),
                  np.zeros(0, np.bool_), net.dt),
                 np.zeros((n_threads, 0, 4, 0)),
                 np.zeros((n_threads, 0), dtype=np.int64),
             )  # fmt: skip
-        in_indptr, in_synapse = net.incoming
-        arguments = (True, in_indptr, in_synapse, net.sources, net.synapse_rule, self._rules, self._learning, net.dt)
+        in_indptr, in_synapse = net.plastic_incoming
+        arguments = (True, in_indptr, in_synapse, net.sources, net.synapse_rule, self._out_rules, self._rules,
+                     self._learning, net.dt)  # fmt: skip
         traces = np.repeat(self.traces[None], n_threads, axis=0)
         trace_steps = np.repeat(self.trace_step[None], n_threads, axis=0)
         return arguments, traces, trace_steps

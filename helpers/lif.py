@@ -1416,6 +1416,29 @@ def _protocol(duration, n_neurons: int) -> list[tuple[float, np.ndarray | None]]
     return stretches
 
 
+#: NEST's model of Vogels et al. (2011)'s inhibitory rule, the one rule handed over so far.
+NEST_PLASTICITY = "vogels_sprekeler_synapse"
+
+
+def _nest_plasticity(projection: Projection, unit: np.ndarray) -> dict:
+    """The synapse specification of a plastic projection in NEST; ``unit`` is NEST's weight per unit
+    of ours, for each of its synapses."""
+    from .plasticity import InhibitorySTDP
+
+    rule, (low, high) = projection.plasticity, projection.bounds
+    if not isinstance(rule, InhibitorySTDP) or low != 0.0:
+        raise ValueError(
+            f"projection {projection.name}: only InhibitorySTDP with a lower bound of 0 is handed to NEST "
+            f"({NEST_PLASTICITY}), got {rule!r} with bounds {projection.bounds}"
+        )
+    if not np.allclose(unit, unit[0], rtol=1e-9):
+        raise ValueError(f"projection {projection.name}: its synapses need one unit in NEST (one tau_syn_inh)")
+    sign = -1.0 if projection.weight < 0 else 1.0
+    # NEST's alpha is ours; eta and Wmax are in weight units
+    return {"synapse_model": NEST_PLASTICITY, "tau": rule.tau, "alpha": rule.alpha, "eta": rule.eta * unit[0],
+            "Wmax": sign * high * unit[0]}  # fmt: skip
+
+
 def run_in_nest(
     network: Network,
     duration,
@@ -1428,8 +1451,9 @@ def run_in_nest(
     """Simulate ``network`` in NEST 3 (``iaf_psc_delta``, ``iaf_psc_exp`` or ``iaf_cond_exp``) and
     return its spikes.
 
-    The same neurons, connections, weights and delays (a plastic network's weights as they are,
-    static); the Poisson drive from one ``poisson_generator`` per distinct (rate, weight), which
+    The same neurons, connections, weights and delays; a projection that learns by
+    ``InhibitorySTDP`` learns in NEST by its ``vogels_sprekeler_synapse`` (other rules are not handed
+    over yet); the Poisson drive from one ``poisson_generator`` per distinct (rate, weight), which
     gives each neuron trains of its own. Current-based neurons get a membrane capacitance of 1 pF,
     so a constant input ``mu`` is ``I_e = mu / tau_m`` pA and an exponential synapse of weight ``J``
     mV is ``J / tau_syn`` pA. Conductance-based ones get a leak conductance of 1 nS (and ``C_m =
@@ -1441,7 +1465,9 @@ def run_in_nest(
     ``duration`` is in ms, or a protocol: a sequence of (ms, extra input) stretches run one after
     another, each extra input (mV, a number, one per neuron, or None) added to ``mu`` for its
     stretch, as ``Simulation.run``'s. A dict given as ``timings`` receives the seconds NEST spent
-    inside its simulation calls (``simulate_seconds``), without building and connecting.
+    inside its simulation calls (``simulate_seconds``), without building and connecting, and the
+    mean magnitude of each plastic projection's weights at the end (``"mean_weight pre->post"``, in
+    our units).
     """
     os.environ.setdefault("PYNEST_QUIET", "1")  # NEST's banner, printed on import, says nothing about the run
     import nest
@@ -1475,21 +1501,22 @@ def run_in_nest(
         parameters.update(tau_syn_ex=network.tau_syn[0], tau_syn_in=network.tau_syn[1])
     nodes.set({name: [float(x) for x in values] for name, values in parameters.items()})
     first_id = nodes[0].global_id
-    weights = network.weights.astype(np.float64)
+    unit = np.ones(network.n_synapses)  # NEST's weight per unit of ours: pA per mV of charge, or 1
     if network.synapse == "exponential":
-        weights = weights / np.where(
-            weights >= 0, network.tau_syn[0][network.targets], network.tau_syn[1][network.targets]
+        unit = 1.0 / np.where(
+            network.weights >= 0, network.tau_syn[0][network.targets], network.tau_syn[1][network.targets]
         )
-    if network.n_synapses:
+    weights = network.weights.astype(np.float64) * unit
+    for r in range(-1, len(network.plastic)):  # the static synapses, then each plastic projection's
+        chosen = network.synapse_rule == r
+        if not chosen.any():
+            continue
+        syn_spec = {"synapse_model": "static_synapse"} if r < 0 else _nest_plasticity(network.plastic[r], unit[chosen])
         nest.Connect(
-            network.sources.astype(np.int64) + first_id,
-            network.targets.astype(np.int64) + first_id,
+            network.sources[chosen].astype(np.int64) + first_id,
+            network.targets[chosen].astype(np.int64) + first_id,
             conn_spec="one_to_one",
-            syn_spec={
-                "synapse_model": "static_synapse",
-                "weight": weights,
-                "delay": network.delays.astype(np.float64) * dt,
-            },
+            syn_spec=syn_spec | {"weight": weights[chosen], "delay": network.delays[chosen].astype(np.float64) * dt},
         )
     for d in range(network.drive_rate.shape[1]):
         pairs = np.stack([network.drive_rate[:, d], network.drive_weight[:, d]], axis=1)
@@ -1513,6 +1540,11 @@ def run_in_nest(
         simulate_seconds += nest.GetKernelStatus("time_simulate")
     if timings is not None:
         timings["simulate_seconds"] = simulate_seconds
+        for r, projection in enumerate(network.plastic):  # the learned weights' mean magnitude, in our units
+            pre, post = network.population(projection.pre), network.population(projection.post)
+            connections = nest.GetConnections(nodes[pre], nodes[post], synapse_model=NEST_PLASTICITY)
+            learned = np.abs(np.asarray(connections.get("weight"), dtype=np.float64))
+            timings[f"mean_weight {projection.name}"] = float(learned.mean() / unit[network.synapse_rule == r][0])
     duration = sum(length for length, _ in stretches)
     events = recorder.get("events")
     steps = np.rint(np.asarray(events["times"]) / dt).astype(np.int64) - 1

@@ -46,6 +46,7 @@ bench: $(STAMP)  ## time the kernels against their baselines, idle and busy; the
 	$(BIN)/python -m benchmarks.capacity_curve --json runs/benchmarks/capacity_curve.json
 	$(BIN)/python -m benchmarks.brunel_network --json runs/benchmarks/brunel_network.json
 	$(BIN)/python -m benchmarks.spiking_memory --json runs/benchmarks/spiking_memory.json
+	$(BIN)/python -m benchmarks.plastic_network --json runs/benchmarks/plastic_network.json
 	$(BIN)/pip install --quiet --no-deps -r requirements-bench.txt
 	$(BIN)/python -m benchmarks.hopfield_retrieval --json runs/benchmarks/hopfield_retrieval.json
 	$(BIN)/python -m benchmarks.summary --runs runs/benchmarks --out runs/benchmarks/latest.json

@@ -7,6 +7,10 @@ each with an extra input per neuron added to the constant input, as ``Simulation
 it in Brian2 and prints one JSON line: Brian2's version, the seconds spent generating and
 compiling the code, the seconds of the run itself, and the mean rate.
 
+A network saved with ``synapse = "conductance"`` (``plastic_network``) is built as conductance-based
+neurons instead (weights in leak conductances, no Poisson drive), its plastic synapses learning by
+Vogels et al. (2011)'s rule; the JSON line then also gives their mean learned weight.
+
 ``standalone`` (the default): C++ standalone mode with OpenMP; the run's seconds are those the
 compiled program measured. ``runtime``: Brian2's runtime mode with Cython, one thread; a first
 short run compiles the code (it counts as compilation), then the protocol is timed around its runs.
@@ -49,6 +53,45 @@ def build(data):
     return b2.Network(neurons, synapses, drive, monitor), neurons, monitor
 
 
+def build_conductance(data):
+    """Conductance-based neurons (``helpers.lif``'s equation, integrated by exponential Euler), static
+    synapses split by sign, and the plastic ones (``plastic`` marks them) learning by Vogels' rule."""
+    n = int(data["n_neurons"])
+    b2.defaultclock.dt = float(data["dt"]) * b2.ms
+    namespace = {name: float(data[name]) * b2.mV for name in ("theta", "v_reset", "e_exc", "e_inh")}
+    namespace |= {name: float(data[name]) * b2.ms for name in ("tau_m", "tau_exc", "tau_inh", "tau_stdp")}
+    namespace |= {"eta": float(data["eta"]), "alpha": float(data["alpha"]), "w_max": float(data["w_max"])}
+    equations = """
+    dv/dt = (extra - v + g_exc * (e_exc - v) + g_inh * (e_inh - v)) / tau_m : volt (unless refractory)
+    dg_exc/dt = -g_exc / tau_exc : 1
+    dg_inh/dt = -g_inh / tau_inh : 1
+    extra : volt
+    """
+    neurons = b2.NeuronGroup(n, equations, threshold="v >= theta", reset="v = v_reset",
+                             refractory=float(data["t_ref"]) * b2.ms, method="exponential_euler", namespace=namespace)
+    neurons.v = data["v_init"] * b2.mV
+    sources, targets = data["sources"].astype(np.int64), data["targets"].astype(np.int64)
+    weights, plastic = data["weights"].astype(np.float64), data["plastic"].astype(bool)
+    delay = float(data["delays"][0]) * float(data["dt"]) * b2.ms  # one delay for all, in this workload
+    groups = []
+    split = ((~plastic & (weights >= 0), "g_exc_post += w"), (~plastic & (weights < 0), "g_inh_post -= w"))
+    for chosen, on_pre in split:
+        synapses = b2.Synapses(neurons, neurons, "w : 1", on_pre=on_pre, delay=delay, namespace=namespace)
+        synapses.connect(i=sources[chosen], j=targets[chosen])
+        synapses.w = weights[chosen]
+        groups.append(synapses)
+    learning = b2.Synapses(
+        neurons, neurons,
+        "w : 1\ndtrace_from/dt = -trace_from / tau_stdp : 1 (event-driven)\n"
+        "dtrace_to/dt = -trace_to / tau_stdp : 1 (event-driven)",
+        on_pre="trace_from += 1\nw = clip(w + (trace_to - alpha) * eta, 0, w_max)\ng_inh_post += w",
+        on_post="trace_to += 1\nw = clip(w + trace_from * eta, 0, w_max)", delay=delay, namespace=namespace)
+    learning.connect(i=sources[plastic], j=targets[plastic])
+    learning.w = -weights[plastic]
+    monitor = b2.SpikeMonitor(neurons)
+    return b2.Network(neurons, *groups, learning, monitor), neurons, monitor, learning
+
+
 def run_protocol(network, neurons, data):
     for length, extra in zip(data["stretches"], data["extra"], strict=True):
         neurons.extra = extra * b2.mV
@@ -57,12 +100,22 @@ def run_protocol(network, neurons, data):
 
 def main(arrays_path: str, workdir: str, mode: str = "standalone") -> None:
     data = np.load(arrays_path)
+    conductance = "synapse" in data and str(data["synapse"]) == "conductance"
+    learning = None
+
+    def build_either(data):
+        nonlocal learning
+        if not conductance:
+            return build(data)
+        network, neurons, monitor, learning = build_conductance(data)
+        return network, neurons, monitor
+
     n = int(data["n_neurons"])
     duration = float(np.sum(data["stretches"]))
     if mode == "standalone":
         b2.set_device("cpp_standalone", directory=workdir + "/brian2", build_on_run=False)
         b2.prefs.devices.cpp_standalone.openmp_threads = int(data["threads"])
-        network, neurons, monitor = build(data)
+        network, neurons, monitor = build_either(data)
         run_protocol(network, neurons, data)
         started = time.perf_counter()
         b2.device.build(directory=workdir + "/brian2", compile=True, run=True, debug=False)
@@ -73,18 +126,21 @@ def main(arrays_path: str, workdir: str, mode: str = "standalone") -> None:
         b2.prefs.codegen.target = "cython"
         b2.prefs.codegen.runtime.cython.cache_dir = workdir + "/cython"
         started = time.perf_counter()
-        network, neurons, monitor = build(data)
+        network, neurons, monitor = build_either(data)
         network.run(1 * b2.ms)  # compiles every code object
         compile_seconds = time.perf_counter() - started
-        network, neurons, monitor = build(data)  # the same network, from the start
+        network, neurons, monitor = build_either(data)  # the same network, from the start
         started = time.perf_counter()
         run_protocol(network, neurons, data)
         run_seconds = time.perf_counter() - started
     else:
         raise ValueError(f"mode must be standalone or runtime, got {mode!r}")
     rate = len(monitor.i[:]) / n / (duration * 1e-3)
-    print(json.dumps({"version": b2.__version__, "mode": mode, "compile_seconds": compile_seconds,
-                      "run_seconds": run_seconds, "rate": rate}))
+    result = {"version": b2.__version__, "mode": mode, "compile_seconds": compile_seconds,
+              "run_seconds": run_seconds, "rate": rate}
+    if learning is not None:
+        result["mean_weight"] = float(np.mean(learning.w[:]))
+    print(json.dumps(result))
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ from datetime import date
 from pathlib import Path
 
 BENCHMARKS = ("hebbian_weights", "rate_dynamics", "hopfield_retrieval", "capacity_curve", "brunel_network",
-              "spiking_memory")
+              "spiking_memory", "plastic_network")
 
 #: Bytes one step reads per synapse: the package's float32 weight and 16-bit index; scipy's CSR
 #: with float32 or float64 values and 32-bit indices. For the roofline of the appendix.
@@ -176,8 +176,27 @@ def memory_rows(result: dict, condition: str = "idle") -> list[dict]:
     return _simulator_rows(workload, result, {"ns_per_event": result["rows"][0]["ns_per_event"]}, target_of)
 
 
+def plastic_rows(result: dict, condition: str = "idle") -> list[dict]:
+    # Issue 28's targets: 5x faster than NEST run idle, and at least as fast as Brian2's standalone
+    # run without its compilation; Brian2's runtime mode is reported beside them. Each row keeps
+    # ours per neuron-step.
+    work = result["workload"]
+    workload = f"plastic network (Vogels), N = {work['n_exc'] + work['n_inh']}, {work['duration_ms'] / 1e3:g} s"
+
+    def target_of(row):
+        if row["candidate"].startswith("NEST"):
+            return ("5x faster than NEST, idle", lambda r: r["ratio"] >= 5) if condition == "idle" else None
+        if "standalone" in row["candidate"]:
+            return ("as fast as Brian2's standalone run", lambda r: r["ratio"] >= 1)
+        return None
+
+    extra = {"ns_per_neuron_step": result["rows"][0]["ns_per_neuron_step"]}
+    return _simulator_rows(workload, result, extra, target_of)
+
+
 ROWS = {"hebbian_weights": hebbian_rows, "rate_dynamics": rate_rows, "hopfield_retrieval": hopfield_rows,
-        "capacity_curve": capacity_rows, "brunel_network": brunel_rows, "spiking_memory": memory_rows}
+        "capacity_curve": capacity_rows, "brunel_network": brunel_rows, "spiking_memory": memory_rows,
+        "plastic_network": plastic_rows}
 
 
 def summarise(runs) -> dict:
@@ -193,7 +212,7 @@ def summarise(runs) -> dict:
         # Each benchmark ran idle and busy (a file from before the busy runs holds one idle run).
         conditions = result.get("conditions", {"idle": result})
         for condition, part in conditions.items():
-            by_condition = name in ("rate_dynamics", "brunel_network", "spiking_memory")
+            by_condition = name in ("rate_dynamics", "brunel_network", "spiking_memory", "plastic_network")
             made = ROWS[name](part, condition) if by_condition else ROWS[name](part)
             rows.extend({**row, "condition": condition, "load": part.get("load")} for row in made)
         machine = machine or result.get("machine")

@@ -5,6 +5,8 @@
 * ``BrunelModel`` and ``brunel_network``: the sparse E/I network of Brunel (2000), with its
   self-consistent stationary rate (``BrunelModel.stationary_rate``) and the linear stability of
   its asynchronous state (``BrunelModel.stability``, from ``rate_response``).
+* ``VogelsModel``: the conductance-based network of Vogels et al. (2011), whose inhibitory
+  synapses learn the balance by inhibitory STDP, and ``synaptic_currents``, its neurons' inputs.
 * ``balanced_rates`` and ``finite_k_rates``: the rates of van Vreeswijk & Sompolinsky's binary
   balanced network, at large K (linear in the external input) and at finite K (Gaussian mean field).
 
@@ -374,6 +376,78 @@ class BrunelModel:
 
 
 # --- van Vreeswijk & Sompolinsky's binary balanced network ---------------------------------------
+
+
+@dataclass(frozen=True)
+class VogelsModel:
+    """The network of Vogels et al. (2011), as its authors' Brian example has it.
+
+    ``n_exc`` + ``n_inh`` conductance-based LIF neurons (g_L 10 nS, C 200 pF: tau_m 20 ms; E_L -60,
+    E_E 0, E_I -80, threshold -50, reset -60 mV, refractory 5 ms) held at ``mu`` = -40 mV by 200 pA of
+    background current; every ordered pair connected with probability ``eps``; excitatory synapses
+    of ``g_exc`` (0.3 nS, tau 5 ms), I->I of ``g_inh`` (3 nS, tau 10 ms), and I->E synapses that
+    start at nearly 0 and learn by ``plasticity.InhibitorySTDP`` (``eta``, ``tau_stdp``, target
+    ``rho0``), bounded by ``w_max`` (100 nS). Conductances in units of g_L (10 nS); delays of one
+    step (the example has none). ``eta`` is the example's 0.01 nS.
+    """
+
+    n_exc: int = 8000
+    n_inh: int = 2000
+    eps: float = 0.02
+    g_exc: float = 0.03
+    g_inh: float = 0.3
+    eta: float = 1e-3
+    tau_stdp: float = 20.0
+    rho0: float = 3.0
+    w_max: float = 10.0
+    mu: float = -40.0
+    dt: float = 0.1
+
+    #: the initial magnitude of a learning I->E synapse: positive, so that its sign is inhibitory
+    W_START = 1e-11
+
+    def __post_init__(self):
+        _validate.integer_at_least("n_exc", self.n_exc, 2)
+        _validate.integer_at_least("n_inh", self.n_inh, 2)
+        _validate.in_range("eps", self.eps, 0.0, 1.0)
+        for name in ("g_exc", "g_inh", "w_max"):
+            _validate.positive(name, getattr(self, name))
+
+    def neuron(self) -> lif.NeuronParameters:
+        return lif.NeuronParameters(tau_m=20.0, theta=-50.0, v_reset=-60.0, t_ref=5.0, mu=self.mu,
+                                    tau_syn_exc=5.0, tau_syn_inh=10.0, e_exc=0.0, e_inh=-80.0)  # fmt: skip
+
+    def rule(self):
+        from .plasticity import InhibitorySTDP
+
+        return InhibitorySTDP(eta=self.eta, tau=self.tau_stdp, rho0=self.rho0)
+
+    def network(self, rng: RandomLike = None) -> lif.Network:
+        """The network, its connections drawn from ``rng``; I->E is the plastic projection "I->E"."""
+        neuron = self.neuron()
+        populations = [lif.Population("E", self.n_exc, neuron), lif.Population("I", self.n_inh, neuron)]
+        delay, p = self.dt, self.eps
+        projections = [
+            lif.Projection("E", "E", self.g_exc, delay, probability=p),
+            lif.Projection("E", "I", self.g_exc, delay, probability=p),
+            lif.Projection(
+                "I", "E", -self.W_START, delay, probability=p, plasticity=self.rule(), bounds=(0.0, self.w_max)
+            ),  # fmt: skip
+            lif.Projection("I", "I", -self.g_inh, delay, probability=p),
+        ]
+        return lif.build_network(populations, projections, dt=self.dt, synapse="conductance", rng=rng)
+
+
+def synaptic_currents(simulation: lif.Simulation, neurons=slice(None)) -> tuple[np.ndarray, np.ndarray]:
+    """The excitatory and inhibitory synaptic currents of a conductance-based network's ``neurons``
+    now, ``g_E (E_E - V)`` and ``g_I (E_I - V)``, in mV (current over the leak conductance: the
+    shift of V's steady state they would cause alone)."""
+    network = simulation.network
+    if network.synapse != "conductance":
+        raise ValueError(f"synaptic currents need conductance synapses, the network has {network.synapse!r}")
+    v = simulation.v[neurons]
+    g_exc, g_inh = simulation.current[0][neurons], simulation.current[1][neurons]
+    return g_exc * (network.e_rev[0][neurons] - v), g_inh * (network.e_rev[1][neurons] - v)
 
 
 @dataclass(frozen=True)

@@ -729,8 +729,8 @@ def _learn_and_deliver(emitted, neurons, lo, hi, starts, ends, targets, weights,
                     continue
                 rule = rules[r]
                 r1 = _trace(trace, trace_step, rules, r, 0, sources[synapse], now, dt)
-                o2 = _trace(trace, trace_step, rules, r, 3, j, now, dt)
-                _learn(weights, synapse, r1 * (rule[_A2_PLUS] + rule[_A3_PLUS] * o2), rule)
+                triplet = rule[_A3_PLUS] * _trace(trace, trace_step, rules, r, 3, j, now, dt) if rule[_A3_PLUS] else 0.0
+                _learn(weights, synapse, r1 * (rule[_A2_PLUS] + triplet), rule)
         for q in range(first, last):  # (2)
             i = neurons[q]
             for r in range(n_rules):

@@ -162,6 +162,27 @@ class InhibitorySTDP:
         return float(_replay_inhibitory(pre, post, self.eta, self.tau, self.alpha))
 
 
+def poisson_times(rate: float, duration: float, rng) -> np.ndarray:
+    """Sorted spike times (ms) of a Poisson train at ``rate`` Hz over ``duration`` ms."""
+    rate = _validate.in_range("rate", rate, 0.0, math.inf)
+    duration = _validate.in_range("duration", duration, 0.0, math.inf)
+    return np.sort(rng.uniform(0.0, duration, rng.poisson(rate * duration * 1e-3)))
+
+
+def measured_drift(rule, r_pre: float, r_post: float, rng, trials: int = 24, seconds: float = 100.0):
+    """The drift of one synapse (weight per second) under independent Poisson trains at ``r_pre`` and
+    ``r_post`` Hz, replayed by ``rule.weight_change``: its mean over ``trials`` trials of ``seconds``
+    each, and the standard error of that mean. What ``rule.rate_limit`` predicts."""
+    trials = _validate.integer_at_least("trials", trials, 2)
+    seconds = _validate.positive("seconds", seconds)
+    drifts = [
+        rule.weight_change(poisson_times(r_pre, seconds * 1e3, rng), poisson_times(r_post, seconds * 1e3, rng))
+        / seconds
+        for _ in range(trials)
+    ]
+    return float(np.mean(drifts)), float(np.std(drifts, ddof=1) / math.sqrt(trials))
+
+
 def _rates(r_pre, r_post):
     r_pre, r_post = np.asarray(r_pre, dtype=np.float64), np.asarray(r_post, dtype=np.float64)
     for name, value in (("r_pre", r_pre), ("r_post", r_post)):

@@ -170,3 +170,22 @@ def test_brunels_asynchronous_state_is_stable_only_in_panel_c():
     assert states["B"].loop_gain > 1
     assert not any(states[panel].stable for panel in "ABD")
     assert states["A"].frequency > 500 and 150 < states["B"].frequency < 250 and states["D"].frequency < 60
+
+
+def test_vogels_model_builds_its_network_and_reads_its_currents():
+    model = balance.VogelsModel(n_exc=400, n_inh=100, eps=0.1)
+    network = model.network(rng=1)
+    assert network.synapse == "conductance" and [p.name for p in network.plastic] == ["I->E"]
+    learning = network.plastic_synapses("I->E")
+    assert learning.size == pytest.approx(400 * 100 * 0.1, rel=0.1)
+    assert np.allclose(network.weights[learning], -model.W_START)
+    simulation = lif.Simulation(network, rng=2, v_init=-60.0)
+    excitatory, inhibitory = balance.synaptic_currents(simulation, network.population("E"))
+    assert excitatory.shape == (400,) and not excitatory.any() and not inhibitory.any()
+    simulation.run(50.0)  # without inhibition the neurons, held at -40 mV, fire
+    excitatory, inhibitory = balance.synaptic_currents(simulation, network.population("E"))
+    assert excitatory.mean() > 0 and inhibitory.mean() <= 0  # E_E above V, E_I below
+    with pytest.raises(ValueError, match="need conductance synapses"):
+        balance.synaptic_currents(lif.Simulation(balance.BrunelModel(n_exc=400, n_inh=100).network(rng=1)))
+    with pytest.raises(ValueError, match="eps must be a number in \\[0, 1\\], got 1.5"):
+        balance.VogelsModel(eps=1.5)

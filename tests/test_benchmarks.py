@@ -101,7 +101,8 @@ def test_summary_collects_every_ratio_and_reports_what_is_missing(tmp_path):
     assert checked["target"] == "the check costs at most 5 %"
     # The capacity benchmark was not run: it is listed as missing, with no numbers.
     missing = [row for row in table["rows"] if row.get("missing") and row["project_seconds"] is None]
-    assert [row["workload"] for row in missing] == ["capacity_curve", "brunel_network", "spiking_memory"]
+    assert [row["workload"] for row in missing] == ["capacity_curve", "brunel_network", "spiking_memory",
+                                                    "plastic_network"]
     assert missing[0]["ratio"] is None
     assert table["read_bandwidth_bytes_per_s"] == 1e10 and len(table["roofline"]) == 5
     diagnostic = table["folded_gathers"][0]
@@ -230,3 +231,25 @@ def test_memory_benchmark_runs_the_cue_protocol_in_ours_and_nests_and_judges_its
     assert busy_nest["target"] is None
     assert sum(1 for row in rows if row.get("missing")) == 4  # Brian2's two modes, idle and busy
 
+
+
+def test_plastic_benchmark_learns_alike_in_ours_and_nests_and_judges_its_targets(tmp_path):
+    import json
+
+    from benchmarks import plastic_network, summary
+
+    # run() raises if NEST's rate or mean learned weight differs from ours (5 %, 8 %); no Brian2 here
+    result = plastic_network.run(threads=1, brian2_python="", size=(1600, 400, 0.05))
+    ours, nest, *brian = result["rows"]
+    assert ours["ns_per_neuron_step"] > 0 and ours["mean_weight"] > 0.01  # learned from 1e-11
+    assert 0 < nest["seconds"] <= nest["seconds_with_setup"]
+    assert [row["seconds"] for row in brian] == [None, None]
+    assert result["workload"]["plastic_events"] > 0
+    assert "plastic network (Vogels et al. 2011): 1600 + 400 conductance neurons" in plastic_network.show(result)
+    (tmp_path / "plastic_network.json").write_text(json.dumps({"conditions": {"idle": result, "busy": result}}))
+    rows = [row for row in summary.summarise(tmp_path)["rows"] if row["workload"].startswith("plastic network")]
+    idle_nest = next(row for row in rows if row["condition"] == "idle" and row["baseline"].startswith("NEST"))
+    busy_nest = next(row for row in rows if row["condition"] == "busy" and row["baseline"].startswith("NEST"))
+    assert idle_nest["target"] == "5x faster than NEST, idle" and idle_nest["met"] == (idle_nest["ratio"] >= 5)
+    assert busy_nest["target"] is None and idle_nest["ns_per_neuron_step"] == ours["ns_per_neuron_step"]
+    assert sum(1 for row in rows if row.get("missing")) == 4  # Brian2's two modes, idle and busy

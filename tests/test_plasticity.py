@@ -14,17 +14,9 @@ MINIMAL = plasticity.TripletSTDP(a2_plus=0.0, a2_minus=7e-3, a3_plus=6.5e-3, a3_
                                  tau_plus=16.8, tau_minus=33.7, tau_x=101.0, tau_y=125.0)
 
 
-def _poisson(rate, seconds, rng):
-    """Sorted spike times (ms) of a Poisson train."""
-    return np.sort(rng.uniform(0.0, seconds * 1e3, rng.poisson(rate * seconds)))
-
-
-def _simulated_drift(rule, r_pre, r_post, seed, trials=24, seconds=100.0):
-    """Mean drift per second over independent trials, and its standard error."""
-    rng = np.random.default_rng(seed)
-    drifts = [rule.weight_change(_poisson(r_pre, seconds, rng), _poisson(r_post, seconds, rng)) / seconds
-              for _ in range(trials)]
-    return np.mean(drifts), np.std(drifts, ddof=1) / math.sqrt(trials)
+def _simulated_drift(rule, r_pre, r_post, seed):
+    """Mean drift per second over 24 independent trials of 100 s, and its standard error."""
+    return plasticity.measured_drift(rule, r_pre, r_post, np.random.default_rng(seed))
 
 
 def test_one_pair_changes_the_weight_by_the_window():
@@ -100,3 +92,11 @@ def test_bad_rules_and_spike_trains_are_refused_with_their_name():
         MINIMAL.weight_change([1.0], [np.nan])
     with pytest.raises(ValueError, match="r_post"):
         MINIMAL.rate_limit(1.0, -2.0)
+
+
+def test_a_drift_needs_two_trials_and_a_train_a_rate():
+    rng = np.random.default_rng(0)
+    with pytest.raises(ValueError, match="trials must be an integer >= 2"):
+        plasticity.measured_drift(MINIMAL, 5.0, 5.0, rng, trials=1)
+    with pytest.raises(ValueError, match="rate must be a finite number >= 0"):
+        plasticity.poisson_times(-1.0, 100.0, rng)

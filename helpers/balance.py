@@ -405,6 +405,10 @@ class VogelsModel:
 
     #: the initial magnitude of a learning I->E synapse: positive, so that its sign is inhibitory
     W_START = 1e-11
+    #: the leak conductance, the unit of every conductance and weight here (nS)
+    G_LEAK_NS = 10.0
+    #: the leak reversal potential (mV), where the reset also is
+    E_LEAK = -60.0
 
     def __post_init__(self):
         _validate.integer_at_least("n_exc", self.n_exc, 2)
@@ -412,6 +416,11 @@ class VogelsModel:
         _validate.in_range("eps", self.eps, 0.0, 1.0)
         for name in ("g_exc", "g_inh", "w_max"):
             _validate.positive(name, getattr(self, name))
+
+    @property
+    def background_current(self) -> float:
+        """The constant current, as the shift of V's steady state it causes (mV): 200 pA / 10 nS."""
+        return self.mu - self.E_LEAK
 
     def neuron(self) -> lif.NeuronParameters:
         return lif.NeuronParameters(tau_m=20.0, theta=-50.0, v_reset=-60.0, t_ref=5.0, mu=self.mu,

@@ -38,7 +38,8 @@ Data layout, chosen for the chapters that extend it:
 Plasticity: a projection given a rule of ``helpers.plasticity`` (pair or triplet STDP, Vogels'
 inhibitory STDP) and bounds learns during a run, event by event: the kernel keeps each neuron's
 traces, potentiates a neuron's incoming synapses at its spikes and depresses a neuron's outgoing
-synapses at its spikes before delivering them. Each ``Simulation`` learns on its own copy of the
+synapses at its spikes before delivering them. The rules see each spike at the step it is emitted
+(the delays do not enter their timing). Each ``Simulation`` learns on its own copy of the
 weights; learning is switched on or off per projection and run.
 
 Randomness: connections come from ``rng`` (a NumPy Generator or seed); the Poisson drive is drawn
@@ -70,6 +71,8 @@ from .spikes import SpikeRecord
 SYNAPSES = ("delta", "exponential", "conductance")
 #: Those of them whose weights are in mV (current based), as Brunel's model needs.
 CURRENT_SYNAPSES = ("delta", "exponential")
+#: Most plastic projections in one network: the kernel keeps the learning ones as bits of an int64.
+_MOST_PLASTIC = 63
 #: Largest expected number of Poisson inputs per step to one neuron from one drive; the draw is an
 #: inversion whose cost grows with it (and exp(-lambda) must stay far from underflow).
 MAX_DRIVE_PER_STEP = 500.0
@@ -133,7 +136,7 @@ class Projection:
     synapses), ``delay`` in ms, a whole number of steps and at least one.
 
     ``plasticity`` (a rule of ``helpers.plasticity``) makes the projection's weights learn during a
-    run; ``bounds`` (mV, ``(low, high)`` with ``0 <= low <= high``, finite) then bounds their
+    run; ``bounds`` (``(low, high)`` with ``0 <= low <= high``, finite, in the weight's units) then bounds their
     magnitude: an inhibitory projection (negative weight) learns its magnitude, with the same sign.
     """
 
@@ -479,8 +482,8 @@ def build_network(populations, projections, dt: float = 0.1, synapse: str = "del
         _check_plasticity(projection)
     if len({p.name for p in plastic}) != len(plastic):
         raise ValueError(f"plastic projections need distinct pre->post names, got {[p.name for p in plastic]}")
-    if len(plastic) > np.iinfo(np.int8).max:
-        raise ValueError(f"at most {np.iinfo(np.int8).max} projections can be plastic, got {len(plastic)}")
+    if len(plastic) > _MOST_PLASTIC:
+        raise ValueError(f"at most {_MOST_PLASTIC} projections can be plastic, got {len(plastic)}")
     for projection in projections:
         for end in (projection.pre, projection.post):
             if end not in sizes:
@@ -665,7 +668,7 @@ def _deliver(emitted, targets, weights, delays, ring, exponential, row_delay):
         ring[arrival, channel, targets[s]] += w
 
 
-# Columns of the kernel's table of plastic projections (``Simulation._rule_table``): the rule's
+# Columns of the kernel's table of plastic projections (``_rule_table``): the rule's
 # trace form (``helpers.plasticity.TraceForm``), the weights' sign and the bounds on their magnitude.
 _A2_PLUS, _A3_PLUS, _A2_MINUS, _A3_MINUS, _PRE_CONSTANT = 0, 1, 2, 3, 4
 _TAU = 5  # tau_plus, tau_x, tau_minus, tau_y: the traces r1, r2, o1, o2

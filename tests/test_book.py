@@ -27,6 +27,7 @@ def test_build_has_no_warnings(built_book):
         ("07_information", "Information about novel and familiar stimuli"),
         ("08_balanced_networks", "Balanced networks"),
         ("09_spiking_memory", "A spiking attractor memory"),
+        ("10_stdp_memory", "Learning by spike timing"),
     ],
 )
 def test_chapters_figures_and_offline_mathjax(built_book, stem, title):

@@ -144,6 +144,19 @@ SMALL = {
         "remedy_background": 1000.0,
         "seed": 7,
     },
+    "10_stdp_memory": {
+        # a quarter of Vogels' network, learning faster: the rates still settle at the target
+        "drift_post_rates": [1.0, 3.0, 8.0],
+        "drift_trials": 8,
+        "drift_seconds": 50.0,
+        "n_exc": 2000,
+        "eps": 0.08,
+        "eta_nS": 0.3,
+        "learning_duration": 6000.0,
+        "bin_ms": 500.0,
+        "trace_ms": 50.0,
+        "seed": 7,
+    },
 }
 BAD = {
     "01_transfer_function": [
@@ -250,6 +263,14 @@ BAD = {
         ("tau_syn", 10.0, r"tau_syn must be a number in \[0, 5\] ms \(the theory's correction needs synapses faster "
          r"than tau_m\), got 10.0"),
         ("slow_excitation", {"tau_slow": 50.0}, "slow_excitation must be"),
+    ],
+    "10_stdp_memory": [
+        ("n_exc", 100, r"n_exc must be an integer in \[800, 80000\] \(smaller, a neuron has too few inputs at these "
+         r"weights\), got 100"),
+        ("eta_nS", -0.1, r"eta_nS must be a number in \(0, 10\] nS, got -0.1"),
+        ("drift_post_rates", [4.0, 5.0, 6.0], r"drift_post_rates\[0\] < rho0 < drift_post_rates\[-1\] must hold"),
+        ("bin_ms", 5000.0, r"learning_duration >= 8 \* bin_ms and static_duration >= bin_ms must hold"),
+        ("eps", 0.005, r"eps \* n_exc >= 80 must hold"),
     ],
 }
 #: "(61.2 s)", "(157 s so far)", "all checks passed (49 s)": run times in stored outputs.

@@ -692,13 +692,14 @@ def _trace(trace, trace_step, rule, r, k, i, now, dt):
 
 @numba.njit(cache=True)
 def _learn_and_deliver(emitted, neurons, lo, hi, starts, ends, targets, weights, delays, ring, exponential,
-                       row_delay, in_indptr, in_synapse, sources, synapse_rule, out_rules, rules, learning, trace,
-                       trace_step, dt):  # fmt: skip
+                       row_delay, in_indptr, in_synapse, in_source, in_rule, synapse_rule, out_rules, rules,
+                       learning, trace, trace_step, dt):  # fmt: skip
     """``_deliver_spikes`` for a network with plastic synapses: apply the rules at the spikes of
     ``neurons`` emitted at steps ``emitted`` (in step order), then deliver them, on the synapses that
     end on neurons ``lo ... hi - 1`` (of row ``i``, those ``starts[i] ... ends[i] - 1``).
 
-    ``in_indptr`` and ``in_synapse`` list each neuron's incoming plastic synapses; bit ``r`` of
+    ``in_indptr`` and ``in_synapse`` list each neuron's incoming plastic synapses, ``in_source`` and
+    ``in_rule`` their sources and rules in the same order (read in turn, not looked up); bit ``r`` of
     ``out_rules[i]`` says whether neuron ``i``'s row has synapses of rule ``r``. ``trace[r, k, i]``
     holds trace ``k`` of neuron ``i`` for rule ``r`` at its last spike, at step ``trace_step[i]``;
     every thread keeps its own copy of all neurons' traces and updates it at every
@@ -726,12 +727,12 @@ def _learn_and_deliver(emitted, neurons, lo, hi, starts, ends, targets, weights,
             if j < lo or j >= hi or active == 0:
                 continue
             for k in range(in_indptr[j], in_indptr[j + 1]):
-                synapse = in_synapse[k]
-                r = synapse_rule[synapse]
-                if r < 0 or not learning[r]:
+                r = in_rule[k]
+                if not learning[r]:
                     continue
+                synapse = in_synapse[k]
                 rule = rules[r]
-                r1 = _trace(trace, trace_step, rules, r, 0, sources[synapse], now, dt)
+                r1 = _trace(trace, trace_step, rules, r, 0, in_source[k], now, dt)
                 triplet = rule[_A3_PLUS] * _trace(trace, trace_step, rules, r, 3, j, now, dt) if rule[_A3_PLUS] else 0.0
                 _learn(weights, synapse, r1 * (rule[_A2_PLUS] + triplet), rule)
         for q in range(first, last):  # (2)
@@ -869,7 +870,7 @@ def _thread_stretch(t, lo, hi, uniform, local_steps, local_neurons, step, end, k
                     last_neurons, split, targets, weights, delays, row_delay, v_decay, v_gain, mu, theta, v_reset,
                     ref_steps, syn_decay, syn_to_v, syn_jump, e_rev, drive_tables, drive_guides, drive_table,
                     drive_weight, v, refractory, ring, current, drive_exc, drive_inh, plastic, in_indptr, in_synapse,
-                    sources, synapse_rule, out_rules, rules, learning, dt, trace, trace_step):  # fmt: skip
+                    in_source, in_rule, synapse_rule, out_rules, rules, learning, dt, trace, trace_step):  # fmt: skip
     """Thread ``t``'s share of a stretch (see ``_advance``): deliver the last stretch's spikes
     (``last_steps``, ``last_neurons``) onto neurons ``lo ... hi - 1``, then take those neurons through
     steps ``step ... end - 1``; their spikes go to ``local_*``, and their number is returned. A
@@ -881,8 +882,8 @@ def _thread_stretch(t, lo, hi, uniform, local_steps, local_neurons, step, end, k
     exponential = kind > 0  # two channels, excitatory and inhibitory
     if plastic:
         _learn_and_deliver(last_steps, last_neurons, lo, hi, split[:, t], split[:, t + 1], targets, weights, delays,
-                           ring, exponential, row_delay, in_indptr, in_synapse, sources, synapse_rule, out_rules, rules,
-                           learning, trace, trace_step, dt)  # fmt: skip
+                           ring, exponential, row_delay, in_indptr, in_synapse, in_source, in_rule, synapse_rule,
+                           out_rules, rules, learning, trace, trace_step, dt)  # fmt: skip
     else:
         _deliver_spikes(last_steps, last_neurons, split[:, t], split[:, t + 1], targets, weights, delays, ring,
                         exponential, row_delay)  # fmt: skip
@@ -979,7 +980,8 @@ def _advance(
     n = v.size
     n_threads = bounds.size - 1
     n_drives = drive_table.shape[1]
-    plastic, in_indptr, in_synapse, sources, synapse_rule, out_rules, rules, learning, dt = plasticity  # flat: prange
+    # flat, for the parallel region (a tuple in a tuple cannot enter it)
+    plastic, in_indptr, in_synapse, in_source, in_rule, synapse_rule, out_rules, rules, learning, dt = plasticity
     drive_exc = np.zeros(n)
     drive_inh = np.zeros(n)
     widest = 0
@@ -1000,8 +1002,8 @@ def _advance(
             step, end, key, kind, spike_steps[last_stretch:n_spikes], spike_neurons[last_stretch:n_spikes],
             split, targets, weights, delays, row_delay, v_decay, v_gain, mu, theta, v_reset, ref_steps, syn_decay,
             syn_to_v, syn_jump, e_rev, drive_tables, drive_guides, drive_table, drive_weight, v, refractory, ring,
-            current, drive_exc, drive_inh, plastic, in_indptr, in_synapse, sources, synapse_rule, out_rules, rules,
-            learning, dt,
+            current, drive_exc, drive_inh, plastic, in_indptr, in_synapse, in_source, in_rule, synapse_rule, out_rules,
+            rules, learning, dt,
         )  # fmt: skip
         if n_threads == 1:  # opening a parallel region costs about 0.1 ms: more than a small network's stretch
             local_count[0] = _thread_stretch(0, bounds[0], bounds[1], uniform[0], local_steps[0], local_neurons[0],
@@ -1026,8 +1028,8 @@ def _advance(
     if plastic:
         _learn_and_deliver(spike_steps[last_stretch:n_spikes], spike_neurons[last_stretch:n_spikes], 0, n,
                            indptr[:-1], indptr[1:], targets, weights, delays, ring, kind > 0, row_delay, in_indptr,
-                           in_synapse, sources, synapse_rule, out_rules, rules, learning, traces[0], trace_steps[0],
-                           dt)  # fmt: skip
+                           in_synapse, in_source, in_rule, synapse_rule, out_rules, rules, learning, traces[0],
+                           trace_steps[0], dt)  # fmt: skip
     else:
         _deliver_spikes(spike_steps[last_stretch:n_spikes], spike_neurons[last_stretch:n_spikes], indptr[:-1],
                         indptr[1:], targets, weights, delays, ring, kind > 0, row_delay)  # fmt: skip
@@ -1140,6 +1142,7 @@ class Simulation:
         self.trace_step = np.zeros(n, dtype=np.int64)
         self._learning = np.zeros(len(network.plastic), dtype=np.bool_)
         self._rules = _rule_table(network)
+        self._in_source = self._in_rule = None  # made at the first run
         self._out_rules = np.zeros(n, dtype=np.int64)  # bit r: the neuron's row has synapses of rule r
         for r in range(len(network.plastic)):
             self._out_rules[np.unique(network.sources[network.synapse_rule == r])] |= 1 << r
@@ -1223,14 +1226,16 @@ class Simulation:
         if not net.plastic:
             empty = np.zeros(0, dtype=np.int64)
             return (
-                (False, empty, empty, np.zeros(0, np.int32), np.zeros(0, np.int8), empty, np.zeros((0, _RULE_COLUMNS)),
-                 np.zeros(0, np.bool_), net.dt),
+                (False, empty, empty, np.zeros(0, np.int32), np.zeros(0, np.int8), np.zeros(0, np.int8), empty,
+                 np.zeros((0, _RULE_COLUMNS)), np.zeros(0, np.bool_), net.dt),
                 np.zeros((n_threads, 0, 4, 0)),
                 np.zeros((n_threads, 0), dtype=np.int64),
             )  # fmt: skip
         in_indptr, in_synapse = net.plastic_incoming
-        arguments = (True, in_indptr, in_synapse, net.sources, net.synapse_rule, self._out_rules, self._rules,
-                     self._learning, net.dt)  # fmt: skip
+        if self._in_source is None:  # the sources and rules of the incoming plastic synapses, in their order
+            self._in_source, self._in_rule = net.sources[in_synapse], net.synapse_rule[in_synapse]
+        arguments = (True, in_indptr, in_synapse, self._in_source, self._in_rule, net.synapse_rule, self._out_rules,
+                     self._rules, self._learning, net.dt)  # fmt: skip
         traces = np.repeat(self.traces[None], n_threads, axis=0)
         trace_steps = np.repeat(self.trace_step[None], n_threads, axis=0)
         return arguments, traces, trace_steps

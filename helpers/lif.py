@@ -1207,6 +1207,28 @@ class Simulation:
         """The network with the weights its plastic synapses have learned so far."""
         return self.network.with_weights(self.weights) if self.network.plastic else self.network
 
+    def normalise(self, name: str) -> np.ndarray:
+        """Subtractive normalisation of plastic projection ``name`` ("pre->post"), as Litwin-Kumar &
+        Doiron (2014) apply it every 20 ms: each postsynaptic neuron's incoming weights of the
+        projection are shifted by one amount, so that their summed magnitude is again what it was
+        in the network as built, then held within the projection's bounds (which can leave a sum
+        off where a bound bites). Returns each neuron's shift (the amount taken from each of its
+        weights' magnitudes; 0 for a neuron without such synapses)."""
+        net = self.network
+        projection = net.plastic[net._plastic_index(name)]
+        synapses = net.plastic_synapses(name)
+        sign = -1.0 if projection.weight < 0 else 1.0
+        targets = net.targets[synapses]
+        magnitudes = sign * self.weights[synapses].astype(np.float64)
+        counts = np.bincount(targets, minlength=net.n_neurons)
+        excess = np.bincount(targets, magnitudes, net.n_neurons) - np.bincount(
+            targets, sign * net.weights[synapses].astype(np.float64), net.n_neurons
+        )
+        shift = np.divide(excess, counts, out=np.zeros(net.n_neurons), where=counts > 0)
+        low, high = projection.bounds
+        self.weights[synapses] = sign * np.clip(magnitudes - shift[targets], low, high)
+        return shift
+
     def _learning_flags(self, learn) -> np.ndarray:
         """``learn`` of ``run`` as one flag per plastic projection."""
         names = [p.name for p in self.network.plastic]

@@ -527,3 +527,28 @@ def test_inhibitory_plasticity_learns_as_nests_vogels_sprekeler_synapse():
         assert theirs.rates()[rows].mean() == pytest.approx(ours.rates()[rows].mean(), rel=0.03), population
     assert learned > 100 * 1e-9  # learned indeed
     assert timings["mean_weight I->E"] == pytest.approx(learned, rel=0.06)
+
+
+def test_normalisation_restores_each_neurons_summed_weight_within_the_bounds():
+    network = _plastic_network(e_bounds=(0.0, 0.2))
+    simulation = lif.Simulation(network, rng=5)
+    simulation.run(500.0, learn="E->E")
+    synapses = network.plastic_synapses("E->E")
+    targets = network.targets[synapses]
+
+    def sums(weights):
+        return np.bincount(targets, weights[synapses].astype(np.float64), network.n_neurons)
+
+    assert np.abs(sums(simulation.weights) - sums(network.weights)).max() > 0.01  # learning moved them
+    shift = simulation.normalise("E->E")
+    learned = simulation.weights[synapses]
+    assert learned.min() >= 0.0 and learned.max() <= np.float32(0.2)
+    clipped = np.zeros(network.n_neurons, dtype=bool)
+    clipped[targets[(learned == 0.0) | (learned == np.float32(0.2))]] = True
+    np.testing.assert_allclose(sums(simulation.weights)[~clipped], sums(network.weights)[~clipped], atol=1e-5)
+    assert np.all(shift[network.population("I")] == 0.0)  # E->E ends on E neurons only
+    before_inhibitory = simulation.weights[network.plastic_synapses("I->E")].copy()
+    simulation.normalise("I->E")  # nothing learned there: nothing moves
+    np.testing.assert_allclose(simulation.weights[network.plastic_synapses("I->E")], before_inhibitory, atol=1e-7)
+    with pytest.raises(ValueError, match="no plastic projection named 'E->I'"):
+        simulation.normalise("E->I")

@@ -27,6 +27,7 @@ import numpy as np
 
 
 def build(data):
+    b2.seed(1)  # Brian2's own draws (its Poisson input): the same in every run
     n = int(data["n_neurons"])
     dt = float(data["dt"])
     b2.defaultclock.dt = dt * b2.ms

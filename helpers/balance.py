@@ -423,7 +423,7 @@ class VogelsModel:
         return self.mu - self.E_LEAK
 
     def neuron(self) -> lif.NeuronParameters:
-        return lif.NeuronParameters(tau_m=20.0, theta=-50.0, v_reset=-60.0, t_ref=5.0, mu=self.mu,
+        return lif.NeuronParameters(tau_m=20.0, theta=-50.0, v_reset=self.E_LEAK, t_ref=5.0, mu=self.mu,
                                     tau_syn_exc=5.0, tau_syn_inh=10.0, e_exc=0.0, e_inh=-80.0)  # fmt: skip
 
     def rule(self):
@@ -441,7 +441,7 @@ class VogelsModel:
             lif.Projection("E", "I", self.g_exc, delay, probability=p),
             lif.Projection(
                 "I", "E", -self.W_START, delay, probability=p, plasticity=self.rule(), bounds=(0.0, self.w_max)
-            ),  # fmt: skip
+            ),
             lif.Projection("I", "I", -self.g_inh, delay, probability=p),
         ]
         return lif.build_network(populations, projections, dt=self.dt, synapse="conductance", rng=rng)

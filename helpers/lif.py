@@ -154,6 +154,11 @@ class Projection:
         """``"pre->post"``, the name by which a run switches its plasticity on or off."""
         return f"{self.pre}->{self.post}"
 
+    @property
+    def sign(self) -> float:
+        """-1 for an inhibitory projection (negative weight), else 1: the sign its learned weights keep."""
+        return -1.0 if self.weight < 0 else 1.0
+
 
 # --- the network --------------------------------------------------------------------------------
 
@@ -1087,7 +1092,7 @@ def _rule_table(network: Network) -> np.ndarray:
     table = np.zeros((len(network.plastic), _RULE_COLUMNS))
     for r, projection in enumerate(network.plastic):
         form = projection.plasticity.trace_form()
-        sign = 1.0 if projection.weight >= 0 else -1.0
+        sign = projection.sign
         table[r] = (form.a2_plus, form.a3_plus, form.a2_minus, form.a3_minus, form.pre_constant, form.tau_plus,
                     form.tau_x, form.tau_minus, form.tau_y, sign, *projection.bounds)  # fmt: skip
         magnitudes = sign * network.weights[network.synapse_rule == r]
@@ -1217,7 +1222,7 @@ class Simulation:
         net = self.network
         projection = net.plastic[net._plastic_index(name)]
         synapses = net.plastic_synapses(name)
-        sign = -1.0 if projection.weight < 0 else 1.0
+        sign = projection.sign
         targets = net.targets[synapses]
         magnitudes = sign * self.weights[synapses].astype(np.float64)
         counts = np.bincount(targets, minlength=net.n_neurons)
@@ -1463,7 +1468,7 @@ def _nest_plasticity(projection: Projection, unit: np.ndarray) -> dict:
         )
     if not np.allclose(unit, unit[0], rtol=1e-9):
         raise ValueError(f"projection {projection.name}: its synapses need one unit in NEST (one tau_syn_inh)")
-    sign = -1.0 if projection.weight < 0 else 1.0
+    sign = projection.sign
     # NEST's alpha is ours; eta and Wmax are in weight units
     return {"synapse_model": NEST_PLASTICITY, "tau": rule.tau, "alpha": rule.alpha, "eta": rule.eta * unit[0],
             "Wmax": sign * high * unit[0]}  # fmt: skip

@@ -23,7 +23,7 @@ Times are in ms, rates in Hz, drifts in weight units per second.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numba
 import numpy as np
@@ -103,6 +103,18 @@ class TripletSTDP:
     def has_depression(self) -> bool:
         return self.a2_minus > 0.0 or self.a3_minus > 0.0
 
+    def minimal(self) -> TripletSTDP:
+        """The minimal rule: the same rule without pair potentiation and triplet depression
+        (``a2_plus = a3_minus = 0``), whose rate limit is BCM's ``r_pre r_post (r_post - theta)``."""
+        return replace(self, a2_plus=0.0, a3_minus=0.0)
+
+    def scaled(self, factor: float) -> TripletSTDP:
+        """The rule with every amplitude times ``factor``: amplitudes fitted relative to a maximal
+        weight, in the weight units of a network."""
+        factor = _validate.positive("factor", factor)
+        return replace(self, a2_plus=self.a2_plus * factor, a2_minus=self.a2_minus * factor,
+                       a3_plus=self.a3_plus * factor, a3_minus=self.a3_minus * factor)  # fmt: skip
+
     def trace_form(self) -> TraceForm:
         return TraceForm(self.a2_plus, self.a3_plus, self.a2_minus, self.a3_minus, 0.0,
                          self.tau_plus, self.tau_x, self.tau_minus, self.tau_y)  # fmt: skip
@@ -113,6 +125,12 @@ class TripletSTDP:
         pre, post = _trains(pre_times, post_times)
         return float(_replay_triplet(pre, post, self.a2_plus, self.a2_minus, self.a3_plus, self.a3_minus,
                                      self.tau_plus, self.tau_minus, self.tau_x, self.tau_y))
+
+
+#: Pfister & Gerstner (2006)'s all-to-all triplet rule fitted to visual-cortex pairing data, with the
+#: values NEST's triplet-synapse scripts use: amplitudes relative to the maximal weight, times in ms.
+VISUAL_CORTEX = TripletSTDP(a2_plus=5e-10, a2_minus=7e-3, a3_plus=6.2e-3, a3_minus=2.3e-4,
+                            tau_plus=16.8, tau_minus=33.7, tau_x=101.0, tau_y=125.0)  # fmt: skip
 
 
 def pair_stdp(a_plus: float, a_minus: float, tau_plus: float, tau_minus: float) -> TripletSTDP:

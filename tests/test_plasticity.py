@@ -100,3 +100,18 @@ def test_a_drift_needs_two_trials_and_a_train_a_rate():
         plasticity.measured_drift(MINIMAL, 5.0, 5.0, rng, trials=1)
     with pytest.raises(ValueError, match="rate must be a finite number >= 0"):
         plasticity.poisson_times(-1.0, 100.0, rng)
+
+
+def test_the_minimal_and_scaled_forms_of_a_rule():
+    rule = plasticity.VISUAL_CORTEX
+    minimal = rule.minimal()
+    assert (minimal.a2_plus, minimal.a3_minus) == (0.0, 0.0)
+    assert (minimal.a2_minus, minimal.a3_plus, minimal.tau_y) == (rule.a2_minus, rule.a3_plus, rule.tau_y)
+    # the visual-cortex fit's BCM threshold, from its two amplitudes and three time constants
+    assert minimal.threshold() == pytest.approx(7e-3 * 33.7 / (6.2e-3 * 16.8 * 0.125))
+    # scaling the amplitudes scales every weight change, spike by spike
+    rng = np.random.default_rng(3)
+    pre, post = plasticity.poisson_times(20.0, 5000.0, rng), plasticity.poisson_times(30.0, 5000.0, rng)
+    assert rule.scaled(0.25).weight_change(pre, post) == pytest.approx(0.25 * rule.weight_change(pre, post), rel=1e-9)
+    with pytest.raises(ValueError, match="factor"):
+        rule.scaled(0.0)

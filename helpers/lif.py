@@ -1451,27 +1451,55 @@ def _protocol(duration, n_neurons: int) -> list[tuple[float, np.ndarray | None]]
     return stretches
 
 
-#: NEST's model of Vogels et al. (2011)'s inhibitory rule, the one rule handed over so far.
-NEST_PLASTICITY = "vogels_sprekeler_synapse"
+#: NEST's models of the plasticity rules handed over: Vogels et al. (2011)'s inhibitory rule and the
+#: all-to-all triplet rule of Pfister & Gerstner (2006), pair STDP included.
+NEST_PLASTICITY = {"InhibitorySTDP": "vogels_sprekeler_synapse", "TripletSTDP": "stdp_triplet_synapse"}
 
 
-def _nest_plasticity(projection: Projection, unit: np.ndarray) -> dict:
-    """The synapse specification of a plastic projection in NEST; ``unit`` is NEST's weight per unit
-    of ours, for each of its synapses."""
-    from .plasticity import InhibitorySTDP
-
+def _nest_plasticity(projection: Projection, unit: np.ndarray) -> tuple[dict, dict]:
+    """The synapse specification of a plastic projection in NEST, and the time constants of the
+    postsynaptic traces its target neurons must keep (NEST keeps them in the neuron, not the
+    synapse). ``unit`` is NEST's weight per unit of ours, for each of its synapses."""
     rule, (low, high) = projection.plasticity, projection.bounds
-    if not isinstance(rule, InhibitorySTDP) or low != 0.0:
+    model = NEST_PLASTICITY.get(type(rule).__name__)
+    if model is None or low != 0.0:
         raise ValueError(
-            f"projection {projection.name}: only InhibitorySTDP with a lower bound of 0 is handed to NEST "
-            f"({NEST_PLASTICITY}), got {rule!r} with bounds {projection.bounds}"
+            f"projection {projection.name}: only {sorted(NEST_PLASTICITY)} with a lower bound of 0 are handed "
+            f"to NEST, got {rule!r} with bounds {projection.bounds}"
         )
     if not np.allclose(unit, unit[0], rtol=1e-9):
-        raise ValueError(f"projection {projection.name}: its synapses need one unit in NEST (one tau_syn_inh)")
-    sign = projection.sign
-    # NEST's alpha is ours; eta and Wmax are in weight units
-    return {"synapse_model": NEST_PLASTICITY, "tau": rule.tau, "alpha": rule.alpha, "eta": rule.eta * unit[0],
-            "Wmax": sign * high * unit[0]}  # fmt: skip
+        raise ValueError(f"projection {projection.name}: its synapses need one unit in NEST (one tau_syn)")
+    w_max = projection.sign * high * unit[0]
+    if model == "vogels_sprekeler_synapse":
+        # NEST's alpha is ours; eta and Wmax are in weight units; the post trace is the neuron's
+        # tau_minus trace
+        spec = {"tau": rule.tau, "alpha": rule.alpha, "eta": rule.eta * unit[0], "Wmax": w_max}
+        post_traces = {"tau_minus": rule.tau}
+    else:  # the amplitudes are in weight units, as ours
+        spec = {"tau_plus": rule.tau_plus, "tau_plus_triplet": rule.tau_x, "Aplus": rule.a2_plus * unit[0],
+                "Aminus": rule.a2_minus * unit[0], "Aplus_triplet": rule.a3_plus * unit[0],
+                "Aminus_triplet": rule.a3_minus * unit[0], "Wmax": w_max}  # fmt: skip
+        post_traces = {"tau_minus": rule.tau_minus, "tau_minus_triplet": rule.tau_y}
+    return {"synapse_model": model} | spec, post_traces
+
+
+def _nest_post_traces(network: Network) -> dict[str, np.ndarray]:
+    """Each neuron's postsynaptic trace time constants for NEST, from the plastic projections onto it;
+    a neuron that two rules would need with different time constants is refused."""
+    needed: dict[str, np.ndarray] = {}
+    for r, projection in enumerate(network.plastic):
+        _, traces = _nest_plasticity(projection, np.ones(1))
+        targets = np.unique(network.targets[network.synapse_rule == r])
+        for name, tau in traces.items():
+            values = needed.setdefault(name, np.full(network.n_neurons, np.nan))
+            clash = ~np.isnan(values[targets]) & (values[targets] != tau)
+            if clash.any():
+                raise ValueError(
+                    f"projection {projection.name}: its target neurons' {name} ({tau} ms) differs from another "
+                    "plastic projection's onto the same neurons; NEST keeps one per neuron"
+                )
+            values[targets] = tau
+    return needed
 
 
 def run_in_nest(
@@ -1487,9 +1515,11 @@ def run_in_nest(
     return its spikes.
 
     The same neurons, connections, weights and delays; a projection that learns by
-    ``InhibitorySTDP`` learns in NEST by its ``vogels_sprekeler_synapse`` (other rules are not handed
-    over yet); the Poisson drive from one ``poisson_generator`` per distinct (rate, weight), which
-    gives each neuron trains of its own. Current-based neurons get a membrane capacitance of 1 pF,
+    ``InhibitorySTDP`` learns in NEST by its ``vogels_sprekeler_synapse``, one that learns by
+    ``TripletSTDP`` (pair STDP included) by its ``stdp_triplet_synapse``, with the postsynaptic
+    traces' time constants set on the neurons they reach (where NEST keeps them); the Poisson
+    drive from one ``poisson_generator`` per distinct (rate, weight), which gives each neuron
+    trains of its own. Current-based neurons get a membrane capacitance of 1 pF,
     so a constant input ``mu`` is ``I_e = mu / tau_m`` pA and an exponential synapse of weight ``J``
     mV is ``J / tau_syn`` pA. Conductance-based ones get a leak conductance of 1 nS (and ``C_m =
     tau_m`` pF), so ``mu`` is ``I_e = mu`` pA and a weight is a conductance in nS. NEST's spike times mark the end of
@@ -1534,6 +1564,8 @@ def run_in_nest(
         parameters.update(tau_m=network.tau_m, C_m=np.ones(network.n_neurons))
     if network.synapse != "delta":
         parameters.update(tau_syn_ex=network.tau_syn[0], tau_syn_in=network.tau_syn[1])
+    for name, values in _nest_post_traces(network).items():  # neurons no plastic synapse reaches keep NEST's
+        parameters[name] = np.where(np.isnan(values), nest.GetDefaults(model, name), values)
     nodes.set({name: [float(x) for x in values] for name, values in parameters.items()})
     first_id = nodes[0].global_id
     unit = np.ones(network.n_synapses)  # NEST's weight per unit of ours: pA per mV of charge, or 1
@@ -1546,7 +1578,9 @@ def run_in_nest(
         chosen = network.synapse_rule == r
         if not chosen.any():
             continue
-        syn_spec = {"synapse_model": "static_synapse"} if r < 0 else _nest_plasticity(network.plastic[r], unit[chosen])
+        syn_spec = (
+            {"synapse_model": "static_synapse"} if r < 0 else _nest_plasticity(network.plastic[r], unit[chosen])[0]
+        )
         nest.Connect(
             network.sources[chosen].astype(np.int64) + first_id,
             network.targets[chosen].astype(np.int64) + first_id,
@@ -1577,7 +1611,8 @@ def run_in_nest(
         timings["simulate_seconds"] = simulate_seconds
         for r, projection in enumerate(network.plastic):  # the learned weights' mean magnitude, in our units
             pre, post = network.population(projection.pre), network.population(projection.post)
-            connections = nest.GetConnections(nodes[pre], nodes[post], synapse_model=NEST_PLASTICITY)
+            model = NEST_PLASTICITY[type(projection.plasticity).__name__]
+            connections = nest.GetConnections(nodes[pre], nodes[post], synapse_model=model)
             learned = np.abs(np.asarray(connections.get("weight"), dtype=np.float64))
             timings[f"mean_weight {projection.name}"] = float(learned.mean() / unit[network.synapse_rule == r][0])
     duration = sum(length for length, _ in stretches)

@@ -98,6 +98,41 @@ def disjoint_assemblies(n_assemblies: int, size: int, n_exc: int, rng: RandomLik
     return memberships
 
 
+def correlated_patterns(n_patterns: int, n_exc: int, coding_level: float, correlation: float,
+                        rng: RandomLike = None) -> np.ndarray:
+    """Patterns from correlated Gaussian stimuli, the stimulus model xi(mu, Sigma): each neuron's
+    inputs across the ``n_patterns`` stimuli are Gaussian with unit variance and ``correlation``
+    between any two stimuli (``z = sqrt(c) u + sqrt(1 - c) v``, ``u`` shared by the neuron's
+    stimuli), independent across neurons; a stimulus's pattern is the ``coding_level`` fraction of
+    neurons with the largest input. A (P, N_E) array of 0/1 (float32); two patterns share more
+    neurons the larger the correlation (a fraction ``coding_level`` of each at ``correlation = 0``)."""
+    n_patterns = _validate.integer_at_least("n_patterns", n_patterns, 1)
+    n_exc = _validate.integer_at_least("n_exc", n_exc, 2)
+    _validate.in_range("coding_level", coding_level, 1.0 / n_exc, 0.5)
+    correlation = _validate.in_range("correlation", correlation, 0.0, 0.999)
+    rng = as_generator(rng)
+    z = np.sqrt(correlation) * rng.standard_normal(n_exc) + np.sqrt(1.0 - correlation) * rng.standard_normal(
+        (n_patterns, n_exc)
+    )
+    size = max(1, round(coding_level * n_exc))
+    patterns = np.zeros((n_patterns, n_exc), dtype=np.float32)
+    for k in range(n_patterns):
+        patterns[k, np.argsort(z[k])[-size:]] = 1.0
+    return patterns
+
+
+def mean_weight_between(network: lif.Network, weights, sources, targets) -> float:
+    """The mean E->E weight from the neurons of ``sources`` onto those of ``targets`` (0/1 arrays over
+    the excitatory neurons, which may overlap; a neuron's synapse onto itself does not exist)."""
+    n_exc = network.population("E").stop
+    sources, targets = (_checked_memberships(np.asarray(x)[None], n_exc)[0] for x in (sources, targets))
+    chosen = (network.sources < n_exc) & (network.targets < n_exc)
+    chosen[chosen] = sources[network.sources[chosen]] & targets[network.targets[chosen]]
+    if not chosen.any():
+        raise ValueError("no synapse runs from sources onto targets")
+    return float(np.asarray(weights)[chosen].astype(np.float64).mean())
+
+
 def _checked_memberships(memberships, n_exc: int) -> np.ndarray:
     memberships = np.asarray(memberships)
     if memberships.ndim != 2 or memberships.shape[1] != n_exc:

@@ -111,3 +111,31 @@ def test_bad_models_and_inputs_are_refused_with_their_name():
         assemblies.present(simulation, model, np.ones(39), 10.0)
     with pytest.raises(ValueError, match="duration"):
         assemblies.present(simulation, model, None, -1.0)
+
+
+def test_correlated_patterns_share_more_neurons_the_more_their_stimuli_correlate():
+    shared = []
+    for correlation in (0.0, 0.6):
+        patterns = assemblies.correlated_patterns(6, 4000, 0.1, correlation, rng=3)
+        assert (patterns.sum(axis=1) == 400).all()
+        overlap = patterns @ patterns.T / 400
+        shared.append(overlap[~np.eye(6, dtype=bool)].mean())
+    # independent stimuli: two patterns share a tenth of their neurons, as chance has it
+    assert shared[0] == pytest.approx(0.1, abs=0.02)
+    # correlated ones: P(z1 > t, z2 > t) / P(z > t) for a bivariate normal of correlation 0.6 at the
+    # 90th percentile t is 0.39 (computed with scipy's multivariate normal)
+    assert shared[1] == pytest.approx(0.39, abs=0.03)
+    with pytest.raises(ValueError, match="correlation"):
+        assemblies.correlated_patterns(2, 100, 0.1, 1.0)
+
+
+def test_mean_weight_between_groups_that_may_overlap():
+    neuron = lif.NeuronParameters(mu=25.0)
+    populations = [lif.Population("E", 5, neuron), lif.Population("I", 1, neuron)]
+    network = lif.build_network(populations, [lif.Projection("E", "E", 1.0, 1.0, probability=1.0)], rng=1)
+    weights = (10.0 * network.sources + network.targets).astype(np.float32)
+    a, b = np.array([1, 1, 1, 0, 0]), np.array([0, 0, 1, 1, 0])
+    expected = np.mean([10 * j + i for j in (0, 1, 2) for i in (2, 3) if i != j])
+    assert assemblies.mean_weight_between(network, weights, a, b) == pytest.approx(expected)
+    with pytest.raises(ValueError, match="no synapse"):
+        assemblies.mean_weight_between(network, weights, np.array([0, 0, 0, 0, 1]), np.array([0, 0, 0, 0, 1]))

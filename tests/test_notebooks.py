@@ -160,6 +160,7 @@ SMALL = {
         # the assemblies melted: each is a larger part of its neurons' input there. With six rounds
         # of training instead of eight, two of the four completed from half a cue.)
         "n_assemblies": 4,
+        "correlated_patterns": 3,
         "inhibition_ms": 3000.0,
         "seed": 7,
     },
@@ -279,6 +280,7 @@ BAD = {
         ("eps", 0.005, r"eps \* n_exc >= 80 must hold"),
         ("assembly_size", 300, r"n_assemblies \* assembly_size <= assembly_n_exc must hold"),
         ("w_max", 1.0, r"w_max must be a number in \(1, 20\], got 1.0"),
+        ("stimulus_correlation", 0.2, r"stimulus_correlation must be a number in \[0.6, 0.99\] \(the checks assert"),
     ],
 }
 #: "(61.2 s)", "(157 s so far)", "all checks passed (49 s)": run times in stored outputs.

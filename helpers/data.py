@@ -422,7 +422,8 @@ def _spike_counts(rates, n_trials, window, rng):
     return rng.poisson(rates[..., None] * window, size=rates.shape + (n_trials,))
 
 
-def _tidy(counts, neurons, stimuli, condition, window):
+def tidy_counts(counts, neurons, stimuli, condition, window) -> pd.DataFrame:
+    """Counts of shape (neurons, stimuli, trials) as rows of the recordings format (``COLUMNS``)."""
     n_neurons, n_stimuli, n_trials = counts.shape
     return pd.DataFrame(
         {
@@ -510,8 +511,10 @@ def simulate_recordings(
     familiar_ids = np.array([f"s{k:05d}" for k in range(n_novel, n_novel + n_familiar)])
     table = pd.concat(
         [
-            _tidy(_spike_counts(rates_novel, n_trials, window, rng), neurons, novel_ids, "novel", window),
-            _tidy(_spike_counts(rates_familiar, n_trials, window, rng), neurons, familiar_ids, "familiar", window),
+            tidy_counts(_spike_counts(rates_novel, n_trials, window, rng), neurons, novel_ids, "novel", window),
+            tidy_counts(
+                _spike_counts(rates_familiar, n_trials, window, rng), neurons, familiar_ids, "familiar", window
+            ),
         ],
         ignore_index=True,
     )

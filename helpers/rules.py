@@ -300,13 +300,29 @@ def fit_post_factor(rates, delta_h, q_f: float | None = None) -> dict:
     return fit
 
 
+def fit_bcm_factor(rates, delta_h) -> dict:
+    """Least-squares fit of ``dh(r) = a r (r - threshold)``, the post-synaptic dependence of the
+    minimal triplet rule in its rate limit (BCM's parabola; chapter 10), by linear least squares
+    in ``(a, a threshold)``. Returns ``{"a": ..., "threshold": ...}`` (threshold in the rates' unit)."""
+    rates, delta_h = np.asarray(rates, dtype=float), np.asarray(delta_h, dtype=float)
+    if rates.size < 3 or rates.shape != delta_h.shape:
+        raise ValueError("rates and delta_h must be matching arrays of at least 3 points")
+    if not (np.all(np.isfinite(rates)) and np.all(np.isfinite(delta_h))):
+        raise ValueError("rates and delta_h must be finite")
+    (a, b), *_ = np.linalg.lstsq(np.column_stack([rates**2, -rates]), delta_h, rcond=None)
+    if not a > 0:
+        raise ValueError(f"the fitted parabola opens downwards (a = {a:.3g}): no threshold to read")
+    return {"a": float(a), "threshold": float(b / a)}
+
+
 def _threshold(q_f, beta_f, x_f):
     # f = 0 where tanh(beta_f (r - x_f)) = 1 - 2 q_f; none inside (0, 1) if q_f is 0 or 1
     return x_f + np.arctanh(np.clip(1 - 2 * q_f, -1 + 1e-12, 1 - 1e-12)) / beta_f
 
 
-def fit_pooled_rule(curves, n_boot: int = 200, rng=None):
-    """Fit ``A f(r)`` to the input-change curves of many neurons pooled, with a bootstrap.
+def fit_pooled_rule(curves, n_boot: int = 200, rng=None, fit=fit_post_factor):
+    """Fit ``A f(r)`` (or ``fit``'s form) to the input-change curves of many neurons pooled, with a
+    bootstrap.
 
     Parameters
     ----------
@@ -315,11 +331,14 @@ def fit_pooled_rule(curves, n_boot: int = 200, rng=None):
     n_boot : int
         Bootstrap replicates; each resamples the *neurons* with replacement, since neurons are
         the independent units (points along one neuron's curve are not).
+    fit : callable
+        ``fit(rates, delta_h) -> dict``: :func:`fit_post_factor` (chapter 2's ``tanh``) or
+        :func:`fit_bcm_factor` (the triplet rule's parabola).
 
     Returns
     -------
     estimate : dict
-        ``A, q_f, beta_f, x_f, threshold``.
+        ``A, q_f, beta_f, x_f, threshold`` (or ``fit``'s keys).
     samples : DataFrame
         The same quantities, one row per bootstrap replicate.
     """
@@ -330,9 +349,7 @@ def fit_pooled_rule(curves, n_boot: int = 200, rng=None):
     rng = as_generator(rng)
 
     def pooled(indices):
-        return fit_post_factor(
-            np.concatenate([curves[i][0] for i in indices]), np.concatenate([curves[i][1] for i in indices])
-        )
+        return fit(np.concatenate([curves[i][0] for i in indices]), np.concatenate([curves[i][1] for i in indices]))
 
     estimate = pooled(range(len(curves)))
     draws = rng.integers(0, len(curves), size=(n_boot, len(curves)))

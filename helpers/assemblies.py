@@ -211,20 +211,24 @@ def completion(record: spikes.SpikeRecord, memberships, k: int, rate_scale: floa
     the uncued half's is lower than its lift above the neurons of no assembly."""
     n_exc = np.asarray(memberships).shape[1]
     memberships = _checked_memberships(memberships, n_exc)
-    members = np.flatnonzero(memberships[k])
-    halves = np.zeros((2, n_exc), dtype=np.float32)
-    halves[0, members[: members.size // 2]] = 1.0
-    halves[1, members[members.size // 2 :]] = 1.0
-    _, own = attractor.overlaps(record, halves, bin_ms, rate_scale)
+    _, own = attractor.overlaps(record, halves(memberships, k), bin_ms, rate_scale)
     _, every = attractor.overlaps(record, memberships.astype(np.float32), bin_ms, rate_scale)
     others = np.delete(every.mean(axis=1), k)
     return Completion(float(own[0].mean()), float(own[1].mean()), float(others.max()) if others.size else 0.0)
 
 
-def half_cue(memberships, k: int, amplitude: float) -> np.ndarray:
-    """Inputs (mV, one per excitatory neuron) of ``amplitude`` to the first half of assembly ``k``."""
+def halves(memberships, k: int) -> np.ndarray:
+    """Assembly ``k`` split in two: its first ``size // 2`` members in index order (the half a cue
+    reaches) and the rest, as a (2, N_E) array of 0/1 (float32) for ``attractor.overlaps``."""
     memberships = np.asarray(memberships)
     members = np.flatnonzero(memberships[k])
-    inputs = np.zeros(memberships.shape[1])
-    inputs[members[: members.size // 2]] = amplitude
-    return inputs
+    split = np.zeros((2, memberships.shape[1]), dtype=np.float32)
+    split[0, members[: members.size // 2]] = 1.0
+    split[1, members[members.size // 2 :]] = 1.0
+    return split
+
+
+def half_cue(memberships, k: int, amplitude: float) -> np.ndarray:
+    """Inputs (mV, one per excitatory neuron) of ``amplitude`` to the first half of assembly ``k``
+    (the first of its ``halves``)."""
+    return amplitude * halves(memberships, k)[0].astype(np.float64)

@@ -1611,8 +1611,8 @@ def run_in_nest(
         timings["simulate_seconds"] = simulate_seconds
         for r, projection in enumerate(network.plastic):  # the learned weights' mean magnitude, in our units
             pre, post = network.population(projection.pre), network.population(projection.post)
-            model = NEST_PLASTICITY[type(projection.plasticity).__name__]
-            connections = nest.GetConnections(nodes[pre], nodes[post], synapse_model=model)
+            synapse_model = NEST_PLASTICITY[type(projection.plasticity).__name__]
+            connections = nest.GetConnections(nodes[pre], nodes[post], synapse_model=synapse_model)
             learned = np.abs(np.asarray(connections.get("weight"), dtype=np.float64))
             timings[f"mean_weight {projection.name}"] = float(learned.mean() / unit[network.synapse_rule == r][0])
     duration = sum(length for length, _ in stretches)

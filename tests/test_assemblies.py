@@ -69,6 +69,8 @@ def test_completion_reads_the_overlaps_of_the_two_halves_and_the_others():
     assert result.retrieved(completed=0.25, spurious=0.3) and not result.retrieved(completed=0.45)
     cue = assemblies.half_cue(members, 1, 15.0)
     assert cue.sum() == 50 * 15.0 and (cue[100:150] == 15.0).all()
+    split = assemblies.halves(members, 1)
+    assert (split[0, 100:150] == 1).all() and (split[1, 150:200] == 1).all() and split.sum() == 100
 
 
 def test_a_small_network_learns_its_assemblies_and_keeps_each_neurons_sum():

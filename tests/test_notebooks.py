@@ -281,6 +281,7 @@ BAD = {
         ("assembly_size", 300, r"n_assemblies \* assembly_size <= assembly_n_exc must hold"),
         ("w_max", 1.0, r"w_max must be a number in \(1, 20\], got 1.0"),
         ("stimulus_correlation", 0.2, r"stimulus_correlation must be a number in \[0.6, 0.99\] \(the checks assert"),
+        ("fit_quantile", 0.3, r"fit_quantile must be a number in \[0.5, 1\], got 0.3"),
     ],
 }
 #: "(61.2 s)", "(157 s so far)", "all checks passed (49 s)": run times in stored outputs.

@@ -252,4 +252,5 @@ def test_plastic_benchmark_learns_alike_in_ours_and_nests_and_judges_its_targets
     busy_nest = next(row for row in rows if row["condition"] == "busy" and row["baseline"].startswith("NEST"))
     assert idle_nest["target"] == "5x faster than NEST, idle" and idle_nest["met"] == (idle_nest["ratio"] >= 5)
     assert busy_nest["target"] is None and idle_nest["ns_per_neuron_step"] == ours["ns_per_neuron_step"]
+    assert idle_nest["ns_per_plastic_event"] == result["workload"]["ns_per_plastic_event_upper"]
     assert sum(1 for row in rows if row.get("missing")) == 4  # Brian2's two modes, idle and busy
